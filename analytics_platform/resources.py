@@ -1,0 +1,37 @@
+"""Resources built from settings: the warehouse every check and metadata query goes through.
+
+Locally the warehouse is a DuckDB file; in production it is Snowflake. Both are exposed under
+the one resource key ``warehouse`` so that Python code that queries the warehouse is written
+once against a DB-API connection.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from dagster_snowflake import SnowflakeResource
+
+from analytics_platform.settings import Settings, load_settings
+
+
+def warehouse_resource(settings: Settings) -> dg.ConfigurableResource:
+    """DuckDB locally and in CI; Snowflake (credentials from the environment) in production."""
+    if settings.warehouse_type == "snowflake":
+        return SnowflakeResource(
+            account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+            user=dg.EnvVar("SNOWFLAKE_USER"),
+            password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
+            role=dg.EnvVar("SNOWFLAKE_ROLE"),
+            warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+            database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        )
+    return DuckDBResource(database=str(settings.warehouse_path))
+
+
+def build_defs(settings: Settings | None = None) -> dg.Definitions:
+    """The resources of the code location."""
+    settings = settings or load_settings()
+    return dg.Definitions(resources={"warehouse": warehouse_resource(settings)})
+
+
+defs = build_defs()

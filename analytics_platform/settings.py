@@ -1,0 +1,67 @@
+"""Settings: the one place that reads the environment.
+
+``ENVIRONMENT`` is ``local`` (embedded DuckDB warehouse, loopback stand-ins), ``ci`` (the same,
+isolated) or ``prod`` (Snowflake, real vendors). Secrets are never read here: they stay
+``dg.EnvVar`` so that they resolve at launch, and a missing one fails loudly, naming itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["local", "ci", "prod"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_fieldforce"
+
+
+class MissingSettingError(RuntimeError):
+    """A required environment variable is not set."""
+
+
+def require(name: str) -> str:
+    """The value of environment variable ``name``; raises naming it when unset or empty."""
+    value = os.environ.get(name)
+    if not value:
+        raise MissingSettingError(
+            f"environment variable {name} is not set (see .env.example for what it means)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, non-secret settings resolved once from the environment."""
+
+    environment: Environment
+    home: Path
+    warehouse_type: Literal["duckdb", "snowflake"]
+    warehouse_path: Path
+
+    @property
+    def is_prod(self) -> bool:
+        """Production reads Snowflake and the real vendors."""
+        return self.environment == "prod"
+
+
+def load_settings() -> Settings:
+    """Resolve :class:`Settings` from the environment (defaults are the local platform's)."""
+    environment = os.environ.get("ENVIRONMENT", "local")
+    if environment not in ("local", "ci", "prod"):
+        raise MissingSettingError(
+            f"ENVIRONMENT must be one of local, ci, prod; got {environment!r}"
+        )
+    home = Path(os.environ.get("FIELDFORCE_HOME", PROJECT_ROOT / ".fieldforce")).resolve()
+    warehouse_type = "snowflake" if environment == "prod" else "duckdb"
+    warehouse_path = Path(
+        os.environ.get("FIELDFORCE_WAREHOUSE_PATH", home / "warehouse.duckdb")
+    ).resolve()
+    return Settings(
+        environment=environment,  # type: ignore[arg-type]
+        home=home,
+        warehouse_type=warehouse_type,
+        warehouse_path=warehouse_path,
+    )

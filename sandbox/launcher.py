@@ -1,0 +1,210 @@
+"""The local platform as one object: start every part in order, describe it, stop all of it.
+
+Used by ``fieldforce up`` and by test fixtures that need the whole stack. Order matters:
+sources first (the sync reads them), then the sync service, then Dagster (its definitions talk
+to the sync service). Each part records how to reach it in the stack file.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.ports import ensure_free, free_port, wait_for_port
+from sandbox.processes import Supervisor
+from sandbox.stack import REPO_ROOT, remove_stack, write_stack
+
+Progress = Callable[[str, int, int], None]
+
+
+class LaunchError(RuntimeError):
+    """A part of the local platform could not start; the message names it."""
+
+
+def check_writable(home: Path) -> None:
+    """Fail with one line naming ``home`` when it cannot be created or written."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / ".write-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise LaunchError(f"data directory {home} is not writable ({exc.strerror})") from None
+
+
+@dataclass
+class LocalPlatform:
+    """Every process of the local platform, started and stopped together."""
+
+    home: Path
+    seed: int = 42
+    scale: float = 0.001
+    tenants: int = 2
+    speed: float = 60.0
+    dagster_port: int | None = 3000
+    with_dagster: bool = True
+    with_change_stream: bool = True
+    supervisor: Supervisor = field(init=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Logs of every child go next to the data they belong to."""
+        self.supervisor = Supervisor(log_dir=self.home / "logs")
+
+    def start(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Start all parts; returns the stack description (also written to the stack file)."""
+        from sandbox.sources.estate import Estate, EstateError
+
+        check_writable(self.home)
+        if self.with_dagster and self.dagster_port:
+            ensure_free(self.dagster_port, "Dagster UI")
+        estate = Estate(self.home, seed=self.seed, scale=self.scale, tenants=self.tenants)
+        try:
+            estate.start()
+            self.supervisor.on_stop.append(estate.stop)
+            estate.generate(progress=progress)
+        except EstateError as exc:
+            raise LaunchError(str(exc)) from None
+        sources = estate.connection_info()
+        self.info = {
+            "home": str(self.home),
+            "warehouse": {"type": "duckdb", "path": str(self.home / "warehouse.duckdb")},
+            "sources": sources,
+        }
+        self._publish()
+        self._start_fivetran(sources)
+        if self.with_change_stream:
+            self._start_change_stream()
+        if self.with_dagster:
+            self._start_dagster()
+        self._publish()
+        return self.info
+
+    def stop(self) -> None:
+        """Stop every process this platform started and remove the stack file."""
+        self.supervisor.stop()
+        remove_stack(self.home)
+
+    def env(self) -> dict[str, str]:
+        """The environment the production code location reads (see .env.example)."""
+        env = {
+            "ENVIRONMENT": "local",
+            "FIELDFORCE_HOME": str(self.home),
+            "FIELDFORCE_WAREHOUSE_PATH": self.info["warehouse"]["path"],
+        }
+        if "fivetran_api_url" in self.info:
+            env |= {
+                "FIVETRAN_API_BASE_URL": self.info["fivetran_api_url"],
+                "FIVETRAN_API_KEY": self.info["fivetran_api_key"],
+                "FIVETRAN_API_SECRET": self.info["fivetran_api_secret"],
+                "FIVETRAN_WEBHOOK_SECRET": self.info["webhook_secret"],
+            }
+        return env
+
+    def _publish(self) -> None:
+        write_stack(self.info, self.home)
+
+    def _start_fivetran(self, sources: dict[str, Any]) -> None:
+        import json
+
+        port = free_port()
+        key, secret_ = secrets.token_hex(8), secrets.token_hex(16)
+        webhook_secret = secrets.token_hex(16)
+        sources_file = self.home / "fivetran" / "sources.json"
+        sources_file.parent.mkdir(parents=True, exist_ok=True)
+        sources_file.write_text(json.dumps(sources, indent=2))
+        self.supervisor.start(
+            "fivetran",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.fivetran",
+                "serve",
+                "--home",
+                str(self.home / "fivetran"),
+                "--port",
+                str(port),
+                "--api-key",
+                key,
+                "--api-secret",
+                secret_,
+                "--sources",
+                str(sources_file),
+                "--warehouse",
+                self.info["warehouse"]["path"],
+                "--speed",
+                str(self.speed),
+            ],
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 60):
+            raise LaunchError(
+                f"the local Fivetran service did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'fivetran.log'})"
+            )
+        self.info |= {
+            "fivetran_api_url": f"http://127.0.0.1:{port}/v1",
+            "fivetran_api_key": key,
+            "fivetran_api_secret": secret_,
+            "webhook_secret": webhook_secret,
+        }
+
+    def _start_change_stream(self) -> None:
+        self.supervisor.start(
+            "sources",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.sources",
+                "stream",
+                "--home",
+                str(self.home),
+                "--speed",
+                str(self.speed),
+            ],
+            cwd=REPO_ROOT,
+        )
+
+    def _start_dagster(self) -> None:
+        dagster_home = self.home / "dagster"
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+        tmp = self.home / "tmp"
+        tmp.mkdir(exist_ok=True)
+        port = self.dagster_port or free_port()
+        env = self.env() | {"DAGSTER_HOME": str(dagster_home), "TMPDIR": str(tmp)}
+        bin_dir = Path(sys.executable).parent
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        # Webserver first: starting both on a fresh SQLite home at once can race on migrations.
+        self.supervisor.start(
+            "dagster-webserver",
+            [
+                str(bin_dir / "dagster-webserver"),
+                "-w",
+                workspace,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 120):
+            raise LaunchError(
+                f"the Dagster UI did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'dagster-webserver.log'})"
+            )
+        self.supervisor.start(
+            "dagster-daemon",
+            [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        self.info["dagster_url"] = f"http://127.0.0.1:{port}"
+        self.info["dagster_home"] = str(dagster_home)
