@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_snowflake import SnowflakeResource
 
+from analytics_platform.notify import notifier_resources
 from analytics_platform.settings import Settings, load_settings
 
 
@@ -31,7 +32,15 @@ def warehouse_resource(settings: Settings) -> dg.ConfigurableResource:
 def build_defs(settings: Settings | None = None) -> dg.Definitions:
     """The resources of the code location."""
     settings = settings or load_settings()
-    return dg.Definitions(resources={"warehouse": warehouse_resource(settings)})
+    return dg.Definitions(
+        resources={
+            "warehouse": warehouse_resource(settings),
+            **notifier_resources(
+                slack_api_base_url=settings.slack_api_base_url,
+                pagerduty_events_url=settings.pagerduty_events_url,
+            ),
+        }
+    )
 
 
 defs = build_defs()

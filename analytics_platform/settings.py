@@ -40,6 +40,10 @@ class Settings:
     home: Path
     warehouse_type: Literal["duckdb", "snowflake"]
     warehouse_path: Path
+    fivetran_api_base_url: str
+    slack_api_base_url: str
+    pagerduty_events_url: str
+    dagster_ui_url: str
 
     @property
     def is_prod(self) -> bool:
@@ -64,4 +68,12 @@ def load_settings() -> Settings:
         home=home,
         warehouse_type=warehouse_type,
         warehouse_path=warehouse_path,
+        fivetran_api_base_url=os.environ.get(
+            "FIVETRAN_API_BASE_URL", "https://api.fivetran.com/v1"
+        ),
+        slack_api_base_url=os.environ.get("SLACK_API_BASE_URL", "https://slack.com/api/"),
+        pagerduty_events_url=os.environ.get(
+            "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue"
+        ),
+        dagster_ui_url=os.environ.get("DAGSTER_UI_URL", "http://127.0.0.1:3000"),
     )

@@ -142,7 +142,14 @@ def up(
 
 def _print_urls(info: dict[str, Any], home: Path) -> None:
     table = Table(title="FieldForce local platform is up", show_header=False)
-    for key in ("dagster_url", "fivetran_api_url", "webhook_url", "slack_api_url"):
+    for key in (
+        "dagster_url",
+        "fivetran_api_url",
+        "webhook_url",
+        "slack_api_url",
+        "slack_ui_url",
+        "pagerduty_ui_url",
+    ):
         if info.get(key):
             table.add_row(key, str(info[key]))
     table.add_row("pagerduty_events_url", str(info.get("pagerduty_events_url", "")))

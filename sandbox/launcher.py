@@ -78,6 +78,7 @@ class LocalPlatform:
         }
         self._publish()
         self._start_fivetran(sources)
+        self._start_alert_standins()
         if self.with_change_stream:
             self._start_change_stream()
         if self.with_dagster:
@@ -104,7 +105,66 @@ class LocalPlatform:
                 "FIVETRAN_API_SECRET": self.info["fivetran_api_secret"],
                 "FIVETRAN_WEBHOOK_SECRET": self.info["webhook_secret"],
             }
+        if "slack_api_url" in self.info:
+            env |= {
+                "SLACK_API_BASE_URL": self.info["slack_api_url"],
+                "SLACK_BOT_TOKEN": self.info["slack_bot_token"],
+                "PAGERDUTY_EVENTS_URL": self.info["pagerduty_events_url"],
+                "PAGERDUTY_ROUTING_KEY": self.info["pagerduty_routing_key"],
+            }
+        if "dagster_url" in self.info:
+            env["DAGSTER_UI_URL"] = self.info["dagster_url"]
         return env
+
+    def _start_alert_standins(self) -> None:
+        slack_port, pagerduty_port = free_port(), free_port()
+        token, routing_key = f"xoxb-{secrets.token_hex(12)}", secrets.token_hex(16)
+        self.supervisor.start(
+            "slack",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.slack",
+                "serve",
+                "--port",
+                str(slack_port),
+                "--token",
+                token,
+                "--home",
+                str(self.home / "slack"),
+            ],
+            cwd=REPO_ROOT,
+        )
+        self.supervisor.start(
+            "pagerduty",
+            [
+                sys.executable,
+                "-m",
+                "sandbox.pagerduty",
+                "serve",
+                "--port",
+                str(pagerduty_port),
+                "--home",
+                str(self.home / "pagerduty"),
+                "--routing-key",
+                routing_key,
+            ],
+            cwd=REPO_ROOT,
+        )
+        for name, port in (("slack", slack_port), ("pagerduty", pagerduty_port)):
+            if not wait_for_port(port, 30):
+                raise LaunchError(
+                    f"the {name} stand-in did not start on 127.0.0.1:{port}"
+                    f" (see {self.home / 'logs' / (name + '.log')})"
+                )
+        self.info |= {
+            "slack_api_url": f"http://127.0.0.1:{slack_port}/api/",
+            "slack_ui_url": f"http://127.0.0.1:{slack_port}/",
+            "slack_bot_token": token,
+            "pagerduty_events_url": f"http://127.0.0.1:{pagerduty_port}/v2/enqueue",
+            "pagerduty_ui_url": f"http://127.0.0.1:{pagerduty_port}/",
+            "pagerduty_routing_key": routing_key,
+        }
 
     def _publish(self) -> None:
         write_stack(self.info, self.home)

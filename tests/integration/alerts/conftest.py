@@ -1,0 +1,89 @@
+"""The Slack and PagerDuty stand-ins, started once per session as real processes.
+
+They run through their command lines (``python -m sandbox.slack serve …``), as ``fieldforce up``
+runs them, on free loopback ports; each test starts from an empty recording.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.ports import free_port, wait_for_port
+from sandbox.stack import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A running stand-in: its root URL, its home and the secret it expects."""
+
+    root: str
+    home: Path
+    secret: str
+
+    def recorded(self) -> dict:
+        return httpx.get(f"{self.root}/_recorded", timeout=5).json()
+
+    def inject(self, **body: object) -> None:
+        httpx.post(f"{self.root}/_inject", json=body, timeout=5).raise_for_status()
+
+
+@contextmanager
+def _serve(module: str, home: Path, args: list[str]) -> Iterator[str]:
+    port = free_port()
+    log = (home / "service.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, "serve", "--port", str(port), "--home", str(home), *args],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        if not wait_for_port(port, 20):
+            raise RuntimeError(f"{module} did not start: {(home / 'service.log').read_text()}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    home = tmp_path_factory.mktemp("slack")
+    token = f"xoxb-{secrets.token_hex(6)}-{secrets.token_hex(12)}"
+    with _serve("sandbox.slack", home, ["--token", token]) as root:
+        yield StandIn(root, home, token)
+
+
+@pytest.fixture(scope="session")
+def pagerduty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    home = tmp_path_factory.mktemp("pagerduty")
+    routing_key = secrets.token_hex(16)
+    with _serve("sandbox.pagerduty", home, ["--routing-key", routing_key]) as root:
+        yield StandIn(root, home, routing_key)
+
+
+@pytest.fixture
+def slack_standin(slack_server: StandIn) -> StandIn:
+    httpx.post(f"{slack_server.root}/_reset", timeout=5).raise_for_status()
+    return slack_server
+
+
+@pytest.fixture
+def pagerduty_standin(pagerduty_server: StandIn) -> StandIn:
+    httpx.post(f"{pagerduty_server.root}/_reset", timeout=5).raise_for_status()
+    return pagerduty_server
