@@ -7,6 +7,7 @@ to the sync service). Each part records how to reach it in the stack file.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import sys
@@ -63,11 +64,17 @@ class LocalPlatform:
         check_writable(self.home)
         if self.with_dagster and self.dagster_port:
             ensure_free(self.dagster_port, "Dagster UI")
-        estate = Estate(self.home, seed=self.seed, scale=self.scale, tenants=self.tenants)
+        reuse = self._estate_matches()
         try:
+            estate = Estate(self.home, seed=self.seed, scale=self.scale, tenants=self.tenants)
             estate.start()
             self.supervisor.on_stop.append(estate.stop)
-            estate.generate(progress=progress)
+            if not reuse:
+                # New sources: the warehouse and the sync service's cursors describe the old
+                # ones, so they go too (a real re-onboarding would resync from scratch).
+                (self.home / "warehouse.duckdb").unlink(missing_ok=True)
+                shutil.rmtree(self.home / "fivetran", ignore_errors=True)
+                estate.generate(progress=progress)
         except EstateError as exc:
             raise LaunchError(str(exc)) from None
         sources = estate.connection_info()
@@ -85,6 +92,21 @@ class LocalPlatform:
             self._start_dagster()
         self._publish()
         return self.info
+
+    def _estate_matches(self) -> bool:
+        """Whether the home already holds a fully generated estate with these parameters."""
+        state_path = self.home / "sources" / "estate.json"
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            return False
+        tenants = state.get("tenants", [])
+        return (
+            bool(state.get("generated"))
+            and state.get("seed") == self.seed
+            and state.get("scale") == self.scale
+            and len(tenants) == self.tenants
+        )
 
     def stop(self) -> None:
         """Stop every process this platform started and remove the stack file."""
@@ -170,8 +192,6 @@ class LocalPlatform:
         write_stack(self.info, self.home)
 
     def _start_fivetran(self, sources: dict[str, Any]) -> None:
-        import json
-
         port = free_port()
         key, secret_ = secrets.token_hex(8), secrets.token_hex(16)
         webhook_secret = secrets.token_hex(16)
@@ -221,9 +241,9 @@ class LocalPlatform:
                 sys.executable,
                 "-m",
                 "sandbox.sources",
-                "stream",
                 "--home",
                 str(self.home),
+                "stream",
                 "--speed",
                 str(self.speed),
             ],

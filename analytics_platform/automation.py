@@ -1,0 +1,232 @@
+"""Automation: the conditions that decide what rebuilds, and the sensors that evaluate them.
+
+The rules (STYLE guide, after TEAMSchools/teamster):
+
+* staging views rebuild only when missing or when their SQL changes. A view reads its upstream
+  at query time, so rebuilding it after a sync would be wasted warehouse work;
+* tables and incrementals rebuild when an upstream updates. Because staging views do not
+  rebuild after a sync, "an upstream updated" looks *through* the views: a table whose staging
+  view's source table was just synced counts as having an updated upstream;
+* reports with a schedule in the SDD (``meta.dagster.cron``) run on that cron.
+
+Never dropping an update. Vanilla ``eager()`` absorbs an upstream update that lands while the
+downstream run is executing (KNOWN_GROUND; dagster-io/dagster#24650): the run's own
+materialization resets ``since_last_handled``. The conditions keep eager's speed for the common
+case, and :func:`catch_up_sensor` is the state-based safety net: it compares each table's last
+*run start* with the newest materialization of what it reads, so an update that landed after the
+run began its reads is always rebuilt, however the ticks fell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+STAGING_VIEWS = dg.AssetSelection.groups("staging")
+"""Pass-through views: an update of their source is an update of the view's data."""
+
+
+def upstream_updated() -> dg.AutomationCondition:
+    """A dependency updated, or a staging view's source table did (views pass data through)."""
+    through_views = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.any_deps_updated()
+    ).allow(STAGING_VIEWS)
+    return (dg.AutomationCondition.any_deps_updated() | through_views).with_label(
+        "upstream updated (through views)"
+    )
+
+
+def table_condition() -> dg.AutomationCondition:
+    """Eager over updates seen through views, plus a first build of missing tables.
+
+    The first-build clause exists because ``eager()`` never builds a never-materialized asset
+    whose upstream already existed when the condition was first evaluated (KNOWN_GROUND).
+    """
+    eager_through_views = (
+        dg.AutomationCondition.in_latest_time_window()
+        & (dg.AutomationCondition.newly_missing() | upstream_updated()).since_last_handled()
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("eager (through views)")
+    first_build = (
+        dg.AutomationCondition.in_latest_time_window()
+        & dg.AutomationCondition.missing()
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+        & ~dg.AutomationCondition.execution_failed()
+    ).with_label("first build")
+    return (eager_through_views | first_build).with_label("table: upstream updated or missing")
+
+
+def view_condition() -> dg.AutomationCondition:
+    """Views: build when missing or when their code version (the SQL checksum) changes."""
+    return (
+        (
+            dg.AutomationCondition.missing()
+            | dg.AutomationCondition.code_version_changed().since_last_handled()
+        )
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("view: missing or code changed")
+
+
+def cron_condition(cron: str, timezone: str) -> dg.AutomationCondition:
+    """Scheduled reports: once per cron tick, after their upstreams updated since the tick."""
+    return dg.AutomationCondition.on_cron(cron, timezone)
+
+
+# ---------------------------------------------------------------------------------------------
+# The safety net: never drop an update
+# ---------------------------------------------------------------------------------------------
+
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """What the safety net needs to know of one asset."""
+
+    last_update: float | None
+    """When the asset last materialized (or was reported), epoch seconds."""
+    last_run_start: float | None
+    """When the run that produced that materialization started (None: external report)."""
+    run_id: str | None = None
+    """The run that produced it: an upstream built in the same run was read after it."""
+
+
+def stale_roots(
+    reads: Mapping[dg.AssetKey, Sequence[dg.AssetKey]],
+    states: Mapping[dg.AssetKey, AssetState],
+    active: Iterable[dg.AssetKey],
+) -> list[dg.AssetKey]:
+    """Assets that missed an upstream update and whose own upstreams are all current.
+
+    An asset is *stale* when something it reads materialized after its last run started (that
+    run may have read the older data). Only stale assets with no stale or running upstream are
+    returned, so the fix-up run does not race the rebuild that an upstream will trigger anyway.
+
+    Args:
+        reads: for each automated table, the assets whose data it reads (views resolved to
+            their sources).
+        states: last update and last run start per asset.
+        active: assets targeted by queued or running runs.
+    """
+    active_set = set(active)
+
+    def is_stale(key: dg.AssetKey) -> bool:
+        state = states.get(key)
+        if state is None or state.last_run_start is None:
+            return False  # never built: the first-build condition owns it
+        newest_read = max(
+            (
+                states[up].last_update or 0.0
+                for up in reads.get(key, ())
+                if up in states and not (state.run_id and states[up].run_id == state.run_id)
+            ),
+            default=0.0,
+        )
+        return newest_read > state.last_run_start
+
+    stale = {key for key in reads if is_stale(key)}
+    return sorted(
+        (
+            key
+            for key in stale
+            if key not in active_set
+            and not any(up in stale or up in active_set for up in reads.get(key, ()))
+        ),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+def reads_through_views(
+    specs: Iterable[dg.AssetSpec], views: set[dg.AssetKey]
+) -> dict[dg.AssetKey, list[dg.AssetKey]]:
+    """For each non-view asset with deps, the assets it reads, with views resolved to sources."""
+    deps_of = {spec.key: [dep.asset_key for dep in spec.deps] for spec in specs}
+
+    def resolve(key: dg.AssetKey, seen: frozenset[dg.AssetKey]) -> list[dg.AssetKey]:
+        if key not in views or key in seen:
+            return [key]
+        resolved = [key]
+        for dep in deps_of.get(key, []):
+            resolved += resolve(dep, seen | {key})
+        return resolved
+
+    return {
+        key: sorted({up for dep in deps for up in resolve(dep, frozenset())}, key=str)
+        for key, deps in deps_of.items()
+        if deps and key not in views
+    }
+
+
+def build_catch_up_sensor(
+    reads: Mapping[dg.AssetKey, Sequence[dg.AssetKey]],
+    partitioned: set[dg.AssetKey],
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    minimum_interval_seconds: int = 30,
+) -> dg.SensorDefinition:
+    """The state-based safety net that rebuilds any table that missed an upstream update."""
+    targets = sorted(reads, key=str)
+    watched = sorted({key for ups in reads.values() for key in ups} | set(targets), key=str)
+
+    @dg.sensor(
+        name="automation__catch_up_sensor",
+        description=(
+            "Safety net for eager automation: rebuilds a table when something it reads "
+            "materialized after its last run started (an update eager() absorbed)."
+        ),
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        target=dg.AssetSelection.assets(*targets),
+    )
+    def catch_up(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        instance = context.instance
+        states: dict[dg.AssetKey, AssetState] = {}
+        for key in watched:
+            event = instance.get_latest_materialization_event(key)
+            if event is None:
+                continue
+            start = None
+            if event.run_id:
+                record = instance.get_run_record_by_id(event.run_id)
+                start = record.start_time if record else None
+            states[key] = AssetState(
+                last_update=event.timestamp, last_run_start=start, run_id=event.run_id or None
+            )
+        active = {
+            key
+            for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES))
+            for key in (run.asset_selection or ())
+        }
+        roots = stale_roots(reads, states, active)
+        if not roots:
+            return dg.SensorResult(skip_reason="every table has read its upstreams' latest data")
+        context.log.info("rebuilding tables that missed an update: %s", roots)
+        requests = []
+        plain = [key for key in roots if key not in partitioned]
+        if plain:
+            requests.append(
+                dg.RunRequest(asset_selection=plain, tags={"fieldforce/trigger": "catch-up"})
+            )
+        parts = [key for key in roots if key in partitioned]
+        if parts:
+            requests.append(
+                dg.RunRequest(
+                    asset_selection=parts,
+                    partition_key=partitions_def.get_last_partition_key(),
+                    tags={"fieldforce/trigger": "catch-up"},
+                )
+            )
+        return dg.SensorResult(run_requests=requests)
+
+    return catch_up

@@ -1,0 +1,98 @@
+"""dbt models, snapshots and seeds as Dagster assets, split only where the run shape differs.
+
+* ``dbt_partitioned_facts``: the daily-partitioned incremental facts. A backfill of any range is
+  one run that rebuilds exactly that window (``min_date``/``max_date`` vars); an automated run
+  (not a backfill) is the normal incremental merge with its 3-day lookback, because a sync can
+  change rows of any recent day, not only today's partition.
+* ``dbt_snapshots``: SCD2 snapshots (``dbt snapshot`` semantics inside ``dbt build``).
+* ``dbt_models``: everything else (seeds, staging views, intermediate and mart tables).
+
+dbt tests run inside the same ``dbt build`` and surface as asset checks; error-severity tests
+block downstream models (dbt skips them), warn-severity tests do not.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from analytics_platform.transform.partitions import (
+    backfill_policy,
+    daily_partitions,
+    dbt_build_args,
+    window_vars,
+)
+from analytics_platform.transform.project import dbt_project
+from analytics_platform.transform.translator import FieldForceDbtTranslator
+
+PARTITIONED_FACTS = "fct_jobs fct_revenue int_technician_daily_metrics"
+"""Incremental facts with a daily partition (``min_date``/``max_date`` windows)."""
+
+WAREHOUSE_TAGS = {"fieldforce/warehouse": "dbt"}
+"""Run tag the run queue limits to one at a time: dbt runs never collide on the warehouse."""
+
+translator = FieldForceDbtTranslator()
+retry_policy = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def _stream(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]
+) -> Iterator[Any]:
+    """Run dbt and stream events, adding row counts and column lineage as metadata."""
+    context.log.info("dbt %s", " ".join(args))
+    yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=PARTITIONED_FACTS,
+    dagster_dbt_translator=translator,
+    partitions_def=daily_partitions,
+    backfill_policy=backfill_policy,
+    op_tags=WAREHOUSE_TAGS,
+    retry_policy=retry_policy,
+    name="dbt_partitioned_facts",
+)
+def dbt_partitioned_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Daily facts: one row per job / revenue day and service / technician day."""
+    vars_: dict[str, str] | None = None
+    if context.run.tags.get("dagster/backfill") or context.run.tags.get("fieldforce/window"):
+        window = context.partition_time_window
+        vars_ = window_vars(window.start.date(), window.end.date())
+    yield from _stream(context, dbt, dbt_build_args(vars_=vars_))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="resource_type:snapshot",
+    dagster_dbt_translator=translator,
+    op_tags=WAREHOUSE_TAGS,
+    retry_policy=retry_policy,
+    name="dbt_snapshots",
+)
+def dbt_snapshots(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """SCD2 history of customers and technicians: one row per version of a record."""
+    yield from _stream(context, dbt, dbt_build_args())
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=f"{PARTITIONED_FACTS} resource_type:snapshot",
+    dagster_dbt_translator=translator,
+    op_tags=WAREHOUSE_TAGS,
+    retry_policy=retry_policy,
+    name="dbt_models",
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Seeds, staging views, intermediate and mart tables of the FieldForce project."""
+    yield from _stream(context, dbt, dbt_build_args())
+
+
+defs = dg.Definitions(
+    assets=[dbt_models, dbt_snapshots, dbt_partitioned_facts],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+)

@@ -1,0 +1,85 @@
+"""How dbt resources become Dagster assets.
+
+Keys mirror the warehouse, groups follow the layers, owners come from meta, and each
+materialization gets the automation condition that fits it.
+
+The conditions themselves live in ``analytics_platform.automation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from analytics_platform.automation import cron_condition, table_condition, view_condition
+
+DEFAULT_OWNER = "team:analytics-engineering"
+
+
+def layer_of(props: Mapping[str, Any]) -> str:
+    """The project layer of a dbt node from its fqn: staging, intermediate, marts, ..."""
+    resource_type = props["resource_type"]
+    if resource_type in ("snapshot", "seed"):
+        return f"{resource_type}s"
+    fqn = props.get("fqn", [])
+    return fqn[1] if len(fqn) > 2 else "models"
+
+
+class FieldForceDbtTranslator(DagsterDbtTranslator):
+    """Keys ``<layer>[/<area>]/<name>``, groups by layer, owners from meta, layered automation."""
+
+    def __init__(self) -> None:
+        """Code references let the UI link each asset to its SQL file."""
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_code_references=True,
+                enable_source_tests_as_checks=True,
+            )
+        )
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Sources use their ``meta.dagster.asset_key`` (``fivetran/<schema>/<table>``)."""
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        layer = layer_of(dbt_resource_props)
+        name = dbt_resource_props["name"]
+        if layer == "marts":
+            return dg.AssetKey(["marts", dbt_resource_props["fqn"][2], name])
+        return dg.AssetKey([layer, name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """Groups: ``staging``, ``intermediate``, ``marts_<area>``, ``snapshots``, ``seeds``."""
+        layer = layer_of(dbt_resource_props)
+        if layer == "marts":
+            return f"marts_{dbt_resource_props['fqn'][2]}"
+        return layer
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        """Owners from ``meta.owner`` (an email or ``team:<name>``), else the analytics team."""
+        meta = {**dbt_resource_props.get("config", {}).get("meta", {})}
+        meta |= dbt_resource_props.get("meta", {})
+        owner = meta.get("owner")
+        if isinstance(owner, str) and ("@" in owner or owner.startswith("team:")):
+            return [owner]
+        return [DEFAULT_OWNER]
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        """Views on code change; cron reports on their cron; everything else eager."""
+        config = dbt_resource_props.get("config", {})
+        dagster_meta = {**config.get("meta", {}).get("dagster", {})}
+        dagster_meta |= dbt_resource_props.get("meta", {}).get("dagster", {})
+        if dagster_meta.get("cron"):
+            return cron_condition(
+                dagster_meta["cron"], dagster_meta.get("cron_timezone", "America/New_York")
+            )
+        if dbt_resource_props["resource_type"] == "model" and config.get("materialized") in (
+            "view",
+            "ephemeral",
+        ):
+            return view_condition()
+        return table_condition()

@@ -1,0 +1,132 @@
+"""Automation conditions over simulated time (DagsterInstance.ephemeral + evaluate)."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from analytics_platform.automation import (
+    AssetState,
+    reads_through_views,
+    stale_roots,
+    table_condition,
+    view_condition,
+)
+
+pytestmark = pytest.mark.unit
+
+SOURCE = dg.AssetKey(["fivetran", "fivetran_jobs", "jobs"])
+OTHER_SOURCE = dg.AssetKey(["fivetran", "fivetran_crm", "account"])
+VIEW = dg.AssetKey(["staging", "stg_jobs"])
+OTHER_VIEW = dg.AssetKey(["staging", "stg_accounts"])
+TABLE = dg.AssetKey(["intermediate", "int_jobs"])
+MART = dg.AssetKey(["marts", "core", "fct_jobs"])
+
+
+def _graph() -> dg.Definitions:
+    @dg.asset(key=VIEW, deps=[SOURCE], group_name="staging", automation_condition=view_condition())
+    def view() -> None: ...
+
+    @dg.asset(
+        key=OTHER_VIEW,
+        deps=[OTHER_SOURCE],
+        group_name="staging",
+        automation_condition=view_condition(),
+    )
+    def other_view() -> None: ...
+
+    @dg.asset(key=TABLE, deps=[VIEW], automation_condition=table_condition())
+    def table() -> None: ...
+
+    @dg.asset(key=MART, deps=[TABLE, OTHER_VIEW], automation_condition=table_condition())
+    def mart() -> None: ...
+
+    return dg.Definitions(
+        assets=[dg.AssetSpec(SOURCE), dg.AssetSpec(OTHER_SOURCE), view, other_view, table, mart]
+    )
+
+
+def _requested(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey]:
+    return {key for key in (VIEW, OTHER_VIEW, TABLE, MART) if result.get_num_requested(key)}
+
+
+def test_sync_rebuilds_tables_through_views_but_not_the_views() -> None:
+    defs = _graph()
+    instance = dg.DagsterInstance.ephemeral()
+    now = dt.datetime(2026, 3, 1, 12, 0)
+    for key in (SOURCE, OTHER_SOURCE):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+
+    # First tick: everything is missing while its sources exist -> the whole chain is built
+    # (one request; later members wait on the earlier ones inside the run).
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now)
+    assert _requested(result) == {VIEW, OTHER_VIEW, TABLE, MART}
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    dg.materialize(assets, instance=instance)
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert _requested(result) == set()
+
+    # A sync of the jobs source: the table over its view and the mart over the table rebuild
+    # (one run, in order); the views do not.
+    instance.report_runless_asset_event(dg.AssetMaterialization(SOURCE))
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert _requested(result) == {TABLE, MART}
+    dg.materialize(assets, instance=instance, selection=[TABLE, MART])
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert _requested(result) == set()
+
+    # A sync of the CRM source: only the mart reads it (through its view).
+    instance.report_runless_asset_event(dg.AssetMaterialization(OTHER_SOURCE))
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert _requested(result) == {MART}
+
+
+def test_reads_resolve_views_to_their_sources() -> None:
+    specs = [
+        dg.AssetSpec(VIEW, deps=[SOURCE]),
+        dg.AssetSpec(OTHER_VIEW, deps=[OTHER_SOURCE]),
+        dg.AssetSpec(TABLE, deps=[VIEW]),
+        dg.AssetSpec(MART, deps=[TABLE, OTHER_VIEW]),
+    ]
+    reads = reads_through_views(specs, views={VIEW, OTHER_VIEW})
+    assert reads[TABLE] == sorted([SOURCE, VIEW], key=str)
+    assert set(reads[MART]) == {TABLE, OTHER_VIEW, OTHER_SOURCE}
+    assert VIEW not in reads and OTHER_VIEW not in reads
+
+
+def test_stale_roots_catch_an_update_that_landed_during_the_run() -> None:
+    reads = {TABLE: [SOURCE], MART: [TABLE]}
+    # The table's run started at t=100 and finished at t=130; the source synced again at t=110.
+    states = {
+        SOURCE: AssetState(last_update=110, last_run_start=None),
+        TABLE: AssetState(last_update=130, last_run_start=100, run_id="r1"),
+        MART: AssetState(last_update=131, last_run_start=100, run_id="r1"),
+    }
+    # The mart is stale only through the table: rebuild the root, not both.
+    assert stale_roots(reads, states, active=[]) == [TABLE]
+    # While a run for the table is queued or running, nothing more is requested.
+    assert stale_roots(reads, states, active=[TABLE]) == []
+
+
+def test_stale_roots_ignore_updates_read_in_the_same_run_and_older_ones() -> None:
+    reads = {TABLE: [SOURCE], MART: [TABLE]}
+    states = {
+        SOURCE: AssetState(last_update=90, last_run_start=None),
+        TABLE: AssetState(last_update=120, last_run_start=100, run_id="r1"),
+        MART: AssetState(last_update=125, last_run_start=100, run_id="r1"),
+    }
+    assert stale_roots(reads, states, active=[]) == []
+    # A mart built in a later run than its table is current too.
+    states[MART] = AssetState(last_update=200, last_run_start=150, run_id="r2")
+    assert stale_roots(reads, states, active=[]) == []
+    # ... unless the table was rebuilt after the mart's run started.
+    states[TABLE] = AssetState(last_update=210, last_run_start=205, run_id="r3")
+    assert stale_roots(reads, states, active=[]) == [MART]
