@@ -216,7 +216,10 @@ def build_catch_up_sensor(
         plain = [key for key in roots if key not in partitioned]
         if plain:
             requests.append(
-                dg.RunRequest(asset_selection=plain, tags={"fieldforce/trigger": "catch-up"})
+                dg.RunRequest(
+                    asset_selection=plain,
+                    tags={"fieldforce/trigger": "catch-up", "fieldforce/warehouse": "dbt"},
+                )
             )
         parts = [key for key in roots if key in partitioned]
         if parts:
@@ -224,7 +227,7 @@ def build_catch_up_sensor(
                 dg.RunRequest(
                     asset_selection=parts,
                     partition_key=partitions_def.get_last_partition_key(),
-                    tags={"fieldforce/trigger": "catch-up"},
+                    tags={"fieldforce/trigger": "catch-up", "fieldforce/warehouse": "dbt"},
                 )
             )
         return dg.SensorResult(run_requests=requests)

@@ -1,9 +1,63 @@
-"""The code location: the only place where Definitions are assembled."""
+"""The code location: the only place where Definitions are assembled.
+
+sources → sync → raw (``ingest``) → dbt → marts (``transform``), plus the automation that keeps
+it fresh and the policies applied once, here, to every layer.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from analytics_platform import resources
+from analytics_platform import automation, freshness, resources
+from analytics_platform.ingest import assets as ingest_assets
+from analytics_platform.ingest import tenants
+from analytics_platform.settings import load_settings
+from analytics_platform.transform import assets as transform_assets
+from analytics_platform.transform.assets import WAREHOUSE_TAGS
+from analytics_platform.transform.partitions import daily_partitions
 
-defs: dg.Definitions = dg.Definitions.merge(resources.defs)
+
+def build_defs() -> dg.Definitions:
+    """Merge every concern's definitions and apply the cross-cutting policies once."""
+    settings = load_settings()
+    ingest = ingest_assets.build_defs(settings)
+    landed = [spec.key for spec in ingest.resolve_all_asset_specs()]
+    merged = (
+        dg.Definitions.merge(resources.defs, ingest, transform_assets.defs)
+        .map_resolved_asset_specs(func=tenants.with_all_tenants(landed))
+        .map_resolved_asset_specs(func=freshness.with_layer_policy)
+    )
+    specs = list(merged.resolve_all_asset_specs())
+    return dg.Definitions.merge(merged, dg.Definitions(sensors=_automation_sensors(specs)))
+
+
+def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
+    """One automation sensor per kind, plus the safety net that never drops an update."""
+    views = {spec.key for spec in specs if spec.group_name == "staging"}
+    partitioned = {spec.key for spec in specs if spec.partitions_def is not None}
+    return [
+        dg.AutomationConditionSensorDefinition(
+            "dbt__automation_sensor",
+            target=dg.AssetSelection.all() - dg.AssetSelection.groups("staging"),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=5,
+            run_tags=WAREHOUSE_TAGS,
+            description="Tables and incrementals: rebuild when an upstream (seen through views) updates.",
+        ),
+        dg.AutomationConditionSensorDefinition(
+            "dbt__views_automation_sensor",
+            target=dg.AssetSelection.groups("staging"),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            run_tags=WAREHOUSE_TAGS,
+            description="Staging views: build when missing or when their SQL changes.",
+        ),
+        automation.build_catch_up_sensor(
+            automation.reads_through_views(specs, views),
+            partitioned=partitioned,
+            partitions_def=daily_partitions,
+        ),
+    ]
+
+
+defs = build_defs()

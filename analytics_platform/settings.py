@@ -8,14 +8,23 @@ isolated) or ``prod`` (Snowflake, real vendors). Secrets are never read here: th
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 Environment = Literal["local", "ci", "prod"]
+FivetranMode = Literal["webhook", "polling", "trigger"]
+"""How Dagster learns of syncs: Fivetran schedules them and Dagster observes them through a
+webhook receiver or a polling sensor, or Dagster triggers them on the SDD cadences."""
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_fieldforce"
+
+
+def clean_group_name(name: str) -> str:
+    """A Dagster-safe group name: lowercase letters, digits and underscores."""
+    return re.sub(r"[^0-9a-z_]+", "_", name.lower()).strip("_")
 
 
 class MissingSettingError(RuntimeError):
@@ -41,6 +50,7 @@ class Settings:
     warehouse_type: Literal["duckdb", "snowflake"]
     warehouse_path: Path
     fivetran_api_base_url: str
+    fivetran_mode: FivetranMode
     slack_api_base_url: str
     pagerduty_events_url: str
     dagster_ui_url: str
@@ -49,6 +59,15 @@ class Settings:
     def is_prod(self) -> bool:
         """Production reads Snowflake and the real vendors."""
         return self.environment == "prod"
+
+
+def _fivetran_mode() -> FivetranMode:
+    mode = os.environ.get("FIVETRAN_MODE", "webhook")
+    if mode not in ("webhook", "polling", "trigger"):
+        raise MissingSettingError(
+            f"FIVETRAN_MODE must be one of webhook, polling, trigger; got {mode!r}"
+        )
+    return mode  # type: ignore[return-value]
 
 
 def load_settings() -> Settings:
@@ -71,6 +90,7 @@ def load_settings() -> Settings:
         fivetran_api_base_url=os.environ.get(
             "FIVETRAN_API_BASE_URL", "https://api.fivetran.com/v1"
         ),
+        fivetran_mode=_fivetran_mode(),
         slack_api_base_url=os.environ.get("SLACK_API_BASE_URL", "https://slack.com/api/"),
         pagerduty_events_url=os.environ.get(
             "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue"

@@ -72,7 +72,7 @@ def up(
     ] = DEFAULT_SCALE,
     speed: Annotated[
         float, typer.Option(help="Simulated seconds per real second for the demo clock.")
-    ] = 60.0,
+    ] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 42,
     tenants: Annotated[int, typer.Option(help="Jobs DB business units (tenants).")] = 2,
     home: Annotated[

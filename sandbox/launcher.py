@@ -8,6 +8,7 @@ to the sync service). Each part records how to reach it in the stack file.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -89,7 +90,9 @@ class LocalPlatform:
         if self.with_change_stream:
             self._start_change_stream()
         if self.with_dagster:
+            self._prepare_dbt()
             self._start_dagster()
+            self._start_webhook_receiver()
         self._publish()
         return self.info
 
@@ -117,6 +120,7 @@ class LocalPlatform:
         """The environment the production code location reads (see .env.example)."""
         env = {
             "ENVIRONMENT": "local",
+            "FIVETRAN_MODE": "webhook",
             "FIELDFORCE_HOME": str(self.home),
             "FIELDFORCE_WAREHOUSE_PATH": self.info["warehouse"]["path"],
         }
@@ -249,6 +253,61 @@ class LocalPlatform:
             ],
             cwd=REPO_ROOT,
         )
+
+    def _prepare_dbt(self) -> None:
+        """Parse the dbt project so Dagster loads from a current manifest (no parse at load)."""
+        import subprocess
+
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
+            cwd=REPO_ROOT / "dbt_fieldforce",
+            env={**os.environ, **self.env(), "DBT_PROFILES_DIR": str(REPO_ROOT / "dbt_fieldforce")},
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise LaunchError(f"dbt parse failed: {(result.stdout + result.stderr).strip()[-300:]}")
+
+    def _start_webhook_receiver(self) -> None:
+        """The production receiver, registered with the (local) Fivetran as an account webhook."""
+        import httpx
+
+        port = free_port()
+        env = self.env() | {"DAGSTER_UI_URL": self.info["dagster_url"]}
+        self.supervisor.start(
+            "webhook-receiver",
+            [
+                sys.executable,
+                "-m",
+                "analytics_platform.ingest.webhook",
+                "--port",
+                str(port),
+                "--state",
+                str(self.home / "dagster" / "webhook_state.json"),
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 60):
+            raise LaunchError(
+                f"the webhook receiver did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'webhook-receiver.log'})"
+            )
+        url = f"http://127.0.0.1:{port}/webhooks/fivetran"
+        response = httpx.post(
+            f"{self.info['fivetran_api_url']}/webhooks/account",
+            auth=(self.info["fivetran_api_key"], self.info["fivetran_api_secret"]),
+            json={
+                "url": url,
+                "events": ["sync_start", "sync_end"],
+                "active": True,
+                "secret": self.info["webhook_secret"],
+            },
+            timeout=30,
+        )
+        if response.status_code >= 300:
+            raise LaunchError(f"could not register the Fivetran webhook: {response.text[:200]}")
+        self.info["webhook_url"] = url
 
     def _start_dagster(self) -> None:
         dagster_home = self.home / "dagster"

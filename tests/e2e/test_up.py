@@ -80,6 +80,8 @@ def test_up_starts_every_part_and_ctrl_c_stops_all_of_them(home: Path) -> None:
         deadline = time.monotonic() + 120
         stack: dict = {}
         while "pagerduty_events_url" not in stack and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"fieldforce up stopped early:\n{proc.communicate()[0]}")
             stack = json.loads((home / "stack.json").read_text())
             time.sleep(0.5)
         for key in (

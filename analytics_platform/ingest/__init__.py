@@ -1,0 +1,1 @@
+"""Ingestion: sources -> sync -> raw (Fivetran)."""

@@ -1,0 +1,153 @@
+"""Landing throughput of the local Fivetran: an append-only GPS day and a large initial sync.
+
+`run(scale, out_dir)` measures, through the sync engine the service runs (no HTTP in the
+timed path):
+
+* GPS: one day of telematics at SDD volume (50 M events x scale, or `gps_events`) written as
+  hourly Parquet batches, then appended by one sync of `telematics_gps`. Reported as `rows`,
+  `seconds`, `rows_per_s`.
+* Initial sync: every Jobs DB table of one tenant filled with `initial_rows_per_table` rows in a
+  private PostgreSQL, then the connector's first (historical) sync. Reported as `initial_*`.
+
+Writes `out_dir/landing.json` and prints a table. Run: `python -m benchmarks.landing --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.fivetran import minisource
+from sandbox.fivetran.config import SourceSettings
+from sandbox.fivetran.service import FivetranService, SyncRequest
+from sandbox.sources import catalog
+from sandbox.sources.postgres import PostgresCluster
+
+SDD_GPS_EVENTS_PER_DAY = 50_000_000
+SDD_JOBS_DB_ROWS = 10_000_000
+
+
+def _machine() -> dict[str, Any]:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
+    entry = service.run_sync(SyncRequest(connector_id, reason="benchmark"))
+    if entry["status"] != "SUCCESSFUL":
+        raise RuntimeError(f"{connector_id} sync failed: {entry['message']}")
+    return entry
+
+
+def run(
+    scale: float,
+    out_dir: Path,
+    gps_events: int | None = None,
+    initial_rows_per_table: int | None = None,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Run both measurements and write `out_dir/landing.json`.
+
+    Args:
+        scale: fraction of the SDD volumes (1.0 = 50 M GPS events, 10 M Jobs DB rows).
+        out_dir: where landing.json goes.
+        gps_events: override the GPS event count (quick runs).
+        initial_rows_per_table: override the rows per Jobs DB table for the initial sync.
+        work_dir: scratch space (default: a temp dir, removed afterwards).
+    """
+    events = gps_events or max(int(SDD_GPS_EVENTS_PER_DAY * scale), 24)
+    per_table = initial_rows_per_table or max(int(SDD_JOBS_DB_ROWS * scale / 5), 100)
+    scratch = Path(work_dir or tempfile.mkdtemp(prefix="landing-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    scratch.chmod(0o711)  # the PostgreSQL server account must traverse it when we are root
+    cluster = PostgresCluster(scratch / "pg")
+    try:
+        tel = scratch / "telematics"
+        per_batch = -(-events // 24)
+        written = 0
+        gen_start = time.perf_counter()
+        for hour in range(24):
+            n = min(per_batch, events - written)
+            if n <= 0:
+                break
+            minisource.write_gps_batch(tel, hour + 1, n)
+            written += n
+        gen_s = time.perf_counter() - gen_start
+
+        cluster.start()
+        cluster.create_database("jobs_bench")
+        dsn = cluster.dsn("jobs_bench")
+        minisource.create_tables(dsn, catalog.JOBS_DB)
+        for table in catalog.JOBS_DB.tables:
+            minisource.fill_table(dsn, catalog.JOBS_DB, table, per_table, base=catalog.ID_OFFSET)
+
+        sources = SourceSettings(jobs_db_dsns={"bench": dsn}, telematics_dir=tel)
+        service = FivetranService(
+            scratch / "fivetran", sources, scratch / "warehouse.duckdb", autostart=False
+        )
+        gps = _sync(service, "telematics_gps")
+        initial = _sync(service, "postgres_jobs_bench")
+    finally:
+        cluster.stop()
+        if work_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    result = {
+        "rows": gps["rows_inserted"],
+        "seconds": gps["duration_s"],
+        "rows_per_s": round(gps["rows_inserted"] / gps["duration_s"]),
+        "initial_rows": initial["rows_inserted"],
+        "initial_seconds": initial["duration_s"],
+        "initial_rows_per_s": round(initial["rows_inserted"] / initial["duration_s"]),
+        "gps_batches": min(24, events),
+        "gps_generate_seconds": round(gen_s, 2),
+        "scale": scale,
+        "machine": _machine(),
+        "git_sha": _git_sha(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "landing.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'measure':<28}{'rows':>14}{'seconds':>10}{'rows/s':>14}")
+    print(
+        f"{'GPS append (1 day)':<28}{result['rows']:>14,}{result['seconds']:>10.2f}{result['rows_per_s']:>14,}"
+    )
+    print(
+        f"{'Jobs DB initial sync':<28}{result['initial_rows']:>14,}"
+        f"{result['initial_seconds']:>10.2f}{result['initial_rows_per_s']:>14,}"
+    )
+    return result
+
+
+def main() -> None:
+    """Command line: `python -m benchmarks.landing [--scale S] [--gps-events N] [--out DIR]`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--gps-events", type=int)
+    parser.add_argument("--initial-rows-per-table", type=int)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--work-dir", type=Path)
+    args = parser.parse_args()
+    run(args.scale, args.out, args.gps_events, args.initial_rows_per_table, args.work_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Syncs of the generated FieldForce estate equal the sources, change after change."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from sandbox.sources.estate import Estate
+from sandbox.sources.postgres import free_port
+from tests.fixtures.fivetran.stack import (
+    Stack,
+    assert_all_landed,
+    clear_pii_values,
+    warehouse_strings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def estate_stack() -> Iterator[tuple[Estate, Stack]]:
+    root = Path(tempfile.mkdtemp(prefix="fivetran-estate-"))
+    root.chmod(0o711)  # PostgreSQL's server account must reach its data dir
+    estate = Estate(root / "home", scale=0.0002)
+    estate.start()
+    stack = None
+    try:
+        estate.generate()
+        info = estate.connection_info()
+        stack = Stack(
+            home=root / "fivetran",
+            port=free_port(),
+            warehouse=root / "warehouse.duckdb",
+            jobs_dsns=info["jobs_db_dsns"],
+            saas_dsn=info["saas_dsn"],
+            telematics_dir=Path(info["telematics_dir"]),
+            sheets_dir=Path(info["sheets_dir"]),
+        )
+        stack.start()
+        stack.wait_idle()
+        yield estate, stack
+    finally:
+        if stack is not None:
+            stack.stop()
+        estate.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def assert_files_landed(stack: Stack) -> None:
+    events = sum(pq.read_metadata(p).num_rows for p in stack.telematics_dir.glob("batch_*.parquet"))
+    assert stack.warehouse_query("select count(*) from fivetran_telematics.gps_events") == [
+        (events,)
+    ]
+    sheet = pacsv.read_csv(stack.sheets_dir / "regional_targets.csv")
+    landed = stack.warehouse_query(
+        "select region_id, month, revenue_target, jobs_target, owner"
+        " from fivetran_sheets.regional_targets order by _row"
+    )
+    assert len(landed) == sheet.num_rows
+    assert [r[0] for r in landed] == sheet.column("Region ID").to_pylist()
+
+
+def test_historical_sync_equals_the_generated_estate(estate_stack: tuple[Estate, Stack]) -> None:
+    _, stack = estate_stack
+    assert_all_landed(stack)
+    assert_files_landed(stack)
+
+
+def test_incremental_syncs_follow_the_change_stream(estate_stack: tuple[Estate, Stack]) -> None:
+    estate, stack = estate_stack
+    for _ in range(2):
+        estate.advance(180)
+        syncs = stack.sync()
+        assert all(s["status"] == "SUCCESSFUL" for s in syncs), [s["message"] for s in syncs]
+        assert_all_landed(stack)
+        assert_files_landed(stack)
+    assert sum(s["rows_updated"] for s in syncs) > 0
+    deleted = stack.warehouse_query(
+        "select count(*) from fivetran_postgres_bu_north.jobs where _fivetran_deleted"
+    ) + stack.warehouse_query(
+        "select count(*) from fivetran_postgres_bu_north.job_line_items where _fivetran_deleted"
+    )
+    assert sum(n for (n,) in deleted) > 0
+    clear = clear_pii_values(stack)
+    assert not clear & warehouse_strings(stack)
