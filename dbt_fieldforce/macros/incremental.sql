@@ -1,0 +1,149 @@
+{#
+    Incremental helpers shared by the fact models.
+
+    Three run shapes, chosen by vars (see dbt_fieldforce/README.md):
+    * window: `min_date` and/or `max_date` (inclusive UTC dates), or `backfill_start`
+      (= min_date with no upper bound): delete the window from the target, insert it again
+      from the source. A daily partition passes min_date = max_date = the day; a range
+      backfill passes the first and last day. Windows that cover every date give the same
+      table as a full refresh.
+    * incremental (no window vars): re-read rows whose version `_source_synced_at` (the
+      newest sync of anything a row is built from) is at least `max(_source_synced_at)` of
+      the target minus `lookback_days` (late rows from a tenant whose sync committed after a
+      newer one, invoices landing hours after their job), upsert them, and propagate hard
+      deletes.
+    * full refresh / first build: everything.
+#}
+
+{% macro window_bounds() -%}
+    {%- set lower = var('min_date', none) or var('backfill_start', none) -%}
+    {%- set upper = var('max_date', none) -%}
+    {{ return({'lower': lower, 'upper': upper, 'active': (lower is not none or upper is not none)}) }}
+{%- endmacro %}
+
+{#- Boolean SQL: `date_expr` lies inside the window (window mode only). -#}
+{% macro window_predicate(date_expr) -%}
+    {%- set bounds = window_bounds() -%}
+    {%- set clauses = [] -%}
+    {%- if bounds.lower is not none -%}
+        {%- do clauses.append(date_expr ~ " >= cast('" ~ bounds.lower ~ "' as date)") -%}
+    {%- endif -%}
+    {%- if bounds.upper is not none -%}
+        {%- do clauses.append(date_expr ~ " <= cast('" ~ bounds.upper ~ "' as date)") -%}
+    {%- endif -%}
+    {{ return(clauses | join(' and ') if clauses else '1 = 1') }}
+{%- endmacro %}
+
+{#- Incremental strategy of a row-level fact: upsert normally, `replace_where` in a window. -#}
+{% macro fact_incremental_strategy() -%}
+    {{ return('replace_where' if window_bounds().active else upsert_strategy()) }}
+{%- endmacro %}
+
+{#-
+    The lookback cutoff: max(`cursor_column`) of the target minus `lookback_days`. In a model
+    run it is read once and inlined as a literal, so the warehouse can prune the source scan
+    by it (a scalar subquery is not pushed into the scan); elsewhere (compile, unit tests,
+    where `this` is a fixture) it stays a scalar subquery with the same meaning.
+-#}
+{% macro lookback_cutoff(cursor_column='_source_synced_at', relation=this) -%}
+    {%- set cutoff_sql -%}
+        select {{ dbt.dateadd('day', -1 * var('lookback_days'), 'max(' ~ cursor_column ~ ')') }}
+        from {{ relation }}
+    {%- endset -%}
+    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
+        {%- set cutoff = run_query(cutoff_sql).columns[0].values()[0] -%}
+        {%- if cutoff is not none -%}
+            {{ return("cast('" ~ cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return("(" ~ cutoff_sql ~ ")") }}
+{%- endmacro %}
+
+{#- The upsert strategy of a row-level fact (see README: DuckDB runs it as delete+insert). -#}
+{% macro upsert_strategy() -%}
+    {{ return(adapter.dispatch('upsert_strategy', 'dbt_fieldforce')()) }}
+{%- endmacro %}
+
+{% macro default__upsert_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{#-
+    DuckDB's MERGE rewrites far more than the matched rows (10 M-row fct_jobs, 100 k-row batch:
+    0.8-3.5 s against 0.13 s for delete + insert of the same keys), and an upsert on a unique
+    key is the same result either way.
+-#}
+{% macro duckdb__upsert_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{#
+    Distinct UTC dates of `date_column` (a timestamp column of int_jobs_enriched and of
+    stg_jobs__job_deletions) among jobs synced since the lookback cutoff, deleted jobs
+    included: the dates whose daily aggregates must be rebuilt.
+#}
+{% macro changed_job_dates(date_column) -%}
+    select cast({{ date_column }} as date) as rebuild_date
+    from {{ ref('int_jobs_enriched') }}
+    where _source_synced_at >= {{ lookback_cutoff() }}
+        and {{ date_column }} is not null
+    union all
+    select cast({{ date_column }} as date) as rebuild_date
+    from {{ ref('stg_jobs__job_deletions') }}
+    where _fivetran_synced >= {{ lookback_cutoff() }}
+        and {{ date_column }} is not null
+{%- endmacro %}
+
+{#-
+    The rows of a fact to (re)build, `date_expr` being the fact's date:
+    * window run: the window;
+    * first build / full refresh: all rows (`1 = 1`);
+    * incremental run of a daily aggregate (`source_date_column` given): the changed days;
+    * incremental run of a row-level fact: rows synced since the lookback cutoff.
+    The models filter with it and replace_where deletes with it, so the rows deleted are
+    exactly the rows rebuilt.
+-#}
+{% macro rebuild_predicate(date_expr, source_date_column=none) -%}
+    {%- if window_bounds().active -%}
+        {{ return(window_predicate(date_expr)) }}
+    {%- elif not is_incremental() -%}
+        {{ return('1 = 1') }}
+    {%- elif source_date_column is not none -%}
+        {{ return(date_expr ~ " in (" ~ changed_job_dates(source_date_column) ~ ")") }}
+    {%- else -%}
+        {{ return("_source_synced_at >= " ~ lookback_cutoff()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    Custom incremental strategy: delete the target rows a run rebuilds, then insert the new
+    batch. The rows are named by the model's `meta.rebuild` (rendered here, at run time, where
+    `this` is the model's real relation): `date_column` of the target and, for daily
+    aggregates, `source_date_column` of the jobs whose changes mark a day for rebuild. Unlike
+    delete+insert on a unique key, a day whose rows all disappeared at the source is emptied
+    too. Plain statements, no explicit transaction (fakesnow rejects begin ... commit here).
+#}
+{% macro get_incremental_replace_where_sql(arg_dict) -%}
+    {%- set rebuild = (config.get('meta') or {}).get('rebuild') -%}
+    {%- if not rebuild -%}
+        {%- do exceptions.raise_compiler_error("replace_where needs meta.rebuild.date_column") -%}
+    {%- endif -%}
+    {%- set predicate = rebuild_predicate(rebuild['date_column'], rebuild.get('source_date_column')) -%}
+    {%- set dest_cols_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ predicate }};
+
+    insert into {{ arg_dict['target_relation'] }} ({{ dest_cols_csv }})
+    select {{ dest_cols_csv }}
+    from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- Post-hook: remove rows of `key_column` whose source rows were hard-deleted. -#}
+{% macro delete_hard_deleted(key_column, deletions_relation) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ key_column }} in (select {{ key_column }} from {{ deletions_relation }})
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,142 @@
+"""Session fixtures: a raw DuckDB warehouse from ``raw_fixture`` and dbt runs against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from . import raw_fixture
+
+REPO = Path(__file__).resolve().parents[3]
+PROJECT_DIR = REPO / "dbt_fieldforce"
+DBT = str(Path(sys.executable).parent / "dbt")
+FACT_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
+FACT_RELATIONS = (
+    "core.fct_jobs",
+    "finance.fct_revenue",
+    "int_operations.int_technician_daily_metrics",
+)
+
+
+@dataclass
+class DbtProject:
+    """One dbt project checkout run against one warehouse, with its own target/ and logs/."""
+
+    workdir: Path
+    env: dict[str, str]
+    runs: list[list[str]] = field(default_factory=list)
+
+    def run(
+        self, *args: str, vars: dict[str, Any] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        command = [
+            DBT,
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(self.workdir / "target"),
+            "--log-path",
+            str(self.workdir / "logs"),
+        ]
+        if vars:
+            command += ["--vars", json.dumps(vars)]
+        self.runs.append(command)
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+            )
+        return result
+
+
+def dbt_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DBT_", "SNOWFLAKE_", "FIELDFORCE_"))
+    }
+    env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_THREADS": "2"}, **extra)
+    return env
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def mart_results(path: Path) -> dict[str, dict[tuple, Any]]:
+    """The marts' figures, keyed like ``raw_fixture.ground_truth``."""
+    return {
+        "revenue_cents": {
+            (day, region): int(cents)
+            for day, region, cents in query(
+                path,
+                "select revenue_date, region_id, sum(revenue_cents) from finance.fct_revenue group by all",
+            )
+        },
+        "jobs_by_status": {
+            (day, status): n
+            for day, status, n in query(
+                path, "select scheduled_date, job_status, count(*) from core.fct_jobs group by all"
+            )
+        },
+        "active_technicians": {
+            (day,): n
+            for day, n in query(
+                path,
+                "select report_date, active_technicians from operations.rpt_operations_daily where active_technicians > 0",
+            )
+        },
+    }
+
+
+def fact_checksums(path: Path) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of each incremental fact's business columns."""
+    checksums = {}
+    for relation in FACT_RELATIONS:
+        schema, model = relation.split(".")
+        columns = [
+            name
+            for (name,) in query(
+                path,
+                f"select column_name from information_schema.columns where table_schema = '{schema}' "
+                f"and table_name = '{model}' and column_name <> '_dbt_updated_at' order by ordinal_position",
+            )
+        ]
+        count, digest = query(
+            path,
+            f"select count(*), coalesce(sum(hash({', '.join(columns)})), 0)::varchar from {schema}.{model}",
+        )[0]
+        checksums[relation] = (count, digest)
+    return checksums
+
+
+@pytest.fixture(scope="session")
+def duckdb_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DbtProject, Path]]:
+    workdir = tmp_path_factory.mktemp("dbt_duckdb")
+    warehouse = workdir / "warehouse.duckdb"
+    raw_fixture.load_duckdb(str(warehouse), raw_fixture.initial_rows())
+    project = DbtProject(
+        workdir, dbt_env(FIELDFORCE_WAREHOUSE_PATH=str(warehouse), DBT_TARGET="local")
+    )
+    yield project, warehouse
+
+
+@pytest.fixture(scope="session")
+def initial_build(duckdb_project: tuple[DbtProject, Path]) -> dict[str, Any]:
+    """`dbt build` of the first sync; the marts' figures right after it."""
+    project, warehouse = duckdb_project
+    result = project.run("build")
+    return {"marts": mart_results(warehouse), "stdout": result.stdout, "warehouse": warehouse}
