@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sandbox.stack import REPO_ROOT
 
@@ -32,6 +33,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if (DBT_DIR / "models").is_dir():
         steps.append(("sqlfluff", [py, "-m", "sqlfluff", "lint", "dbt_fieldforce/models"]))
+        # Dagster loads dbt assets from a prepared manifest, never parsing at load time.
+        dbt = str(Path(py).parent / "dbt")
+        steps.append(
+            (
+                "dbt parse (manifest)",
+                [
+                    dbt,
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    "dbt_fieldforce",
+                    "--profiles-dir",
+                    "dbt_fieldforce",
+                ],
+            )
+        )
     for title, cmd in steps:
         if _step(title, cmd) != 0:
             failures.append(title)
