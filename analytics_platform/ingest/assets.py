@@ -15,6 +15,23 @@ from analytics_platform.ingest.observe import build_polling_sensor, tables_by_co
 from analytics_platform.ingest.translator import FieldForceFivetranTranslator
 from analytics_platform.settings import Settings
 
+PLATFORM_CONNECTOR_TABLES = ("connection", "log", "incremental_mar")
+"""Tables of the Fivetran Platform Connector (``fivetran_metadata``) that dbt reads."""
+
+
+def platform_connector_specs() -> list[dg.AssetSpec]:
+    """Fivetran's own metadata tables: lineage for ``pipeline_status`` and the MAR cost model."""
+    return [
+        dg.AssetSpec(
+            ["fivetran", "fivetran_metadata", table],
+            group_name="ingest_fivetran_platform",
+            kinds={"fivetran"},
+            owners=["team:data-platform"],
+            description=f"Fivetran Platform Connector table fivetran_metadata.{table}.",
+        )
+        for table in PLATFORM_CONNECTOR_TABLES
+    ]
+
 
 def fivetran_workspace(settings: Settings) -> ConfigurableFivetranWorkspace:
     """The workspace: credentials resolve from the environment at launch, never defaulted."""
@@ -39,4 +56,8 @@ def build_defs(settings: Settings) -> dg.Definitions:
     if settings.fivetran_mode == "polling":
         dialect = "snowflake" if settings.warehouse_type == "snowflake" else "duckdb"
         sensors.append(build_polling_sensor(tables_by_connector(specs), dialect))
-    return dg.Definitions(assets=specs, sensors=sensors, resources={"fivetran": workspace})
+    return dg.Definitions(
+        assets=[*specs, *platform_connector_specs()],
+        sensors=sensors,
+        resources={"fivetran": workspace},
+    )
