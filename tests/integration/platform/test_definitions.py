@@ -66,7 +66,6 @@ def test_layers_carry_their_automation_freshness_and_partitions(defs: dg.Definit
     sensors = {sensor.name: sensor for sensor in defs.sensors}
     assert {
         "dbt__automation_sensor",
-        "dbt__views_automation_sensor",
         "automation__catch_up_sensor",
     } <= set(sensors)
     assert all(
