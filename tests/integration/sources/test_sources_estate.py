@@ -9,13 +9,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import ADVANCE_MINUTES, SCALE, Generated
 
 from sandbox.sources import catalog
 from sandbox.sources.bulkload import connect
 from sandbox.sources.config import EPOCH_US, HOUR_US, from_us
 from sandbox.sources.errors import EstateError
 from sandbox.sources.estate import Estate
+from tests.integration.sources.conftest import ADVANCE_MINUTES, SCALE, Generated
 
 pytestmark = pytest.mark.integration
 
