@@ -173,7 +173,7 @@ def build_catch_up_sensor(
     reads: Mapping[dg.AssetKey, Sequence[dg.AssetKey]],
     partitioned: set[dg.AssetKey],
     partitions_def: dg.TimeWindowPartitionsDefinition,
-    minimum_interval_seconds: int = 30,
+    minimum_interval_seconds: int = 10,
 ) -> dg.SensorDefinition:
     """The state-based safety net that rebuilds any table that missed an upstream update."""
     targets = sorted(reads, key=str)

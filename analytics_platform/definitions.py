@@ -1,6 +1,6 @@
 """The code location: the only place where Definitions are assembled.
 
-sources → sync → raw (``ingest``) → dbt → marts (``transform``), plus the automation that keeps
+sources → sync → raw (``ingest``) → dbt → marts (``transform``) → dashboards (``bi``), plus the automation that keeps
 it fresh and the policies applied once, here, to every layer.
 """
 
@@ -9,12 +9,15 @@ from __future__ import annotations
 import dagster as dg
 
 from analytics_platform import automation, freshness, resources
+from analytics_platform.alerts import build_alert_defs
+from analytics_platform.bi.sigma import sigma_dashboard_specs
 from analytics_platform.ingest import assets as ingest_assets
 from analytics_platform.ingest import tenants
 from analytics_platform.settings import load_settings
 from analytics_platform.transform import assets as transform_assets
 from analytics_platform.transform.assets import WAREHOUSE_TAGS
 from analytics_platform.transform.partitions import daily_partitions
+from analytics_platform.transform.project import dbt_project
 
 
 def build_defs() -> dg.Definitions:
@@ -22,8 +25,11 @@ def build_defs() -> dg.Definitions:
     settings = load_settings()
     ingest = ingest_assets.build_defs(settings)
     landed = [spec.key for spec in ingest.resolve_all_asset_specs()]
+    bi = dg.Definitions(
+        assets=sigma_dashboard_specs(dbt_project.manifest_path, transform_assets.translator)
+    )
     merged = (
-        dg.Definitions.merge(resources.defs, ingest, transform_assets.defs)
+        dg.Definitions.merge(resources.defs, ingest, transform_assets.defs, bi)
         .map_resolved_asset_specs(func=tenants.with_all_tenants(landed))
         .map_resolved_asset_specs(func=freshness.with_layer_policy)
     )
@@ -33,6 +39,7 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions.merge(
         merged,
         dg.Definitions(sensors=_automation_sensors(specs), executor=dg.in_process_executor),
+        build_alert_defs(specs),
     )
 
 
@@ -40,6 +47,13 @@ def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
     """One automation sensor per kind, plus the safety net that never drops an update."""
     views = {spec.key for spec in specs if spec.group_name == "staging"}
     partitioned = {spec.key for spec in specs if spec.partitions_def is not None}
+    # Only dbt builds: connector tables and dashboards are external, Dagster never runs them.
+    built = {spec.key for spec in specs if "dbt" in spec.kinds}
+    reads = {
+        key: ups
+        for key, ups in automation.reads_through_views(specs, views).items()
+        if key in built
+    }
     return [
         # One sensor for the whole dbt project: views and tables requested in the same tick
         # share one run (one dbt start-up), e.g. the first build of a fresh warehouse.
@@ -55,7 +69,7 @@ def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
             ),
         ),
         automation.build_catch_up_sensor(
-            automation.reads_through_views(specs, views),
+            reads,
             partitioned=partitioned,
             partitions_def=daily_partitions,
         ),

@@ -11,7 +11,8 @@ Three layers, each usable alone:
 3. Delivery: :class:`SlackNotifier` and :class:`PagerDutyNotifier` are Dagster resources that
    reach the vendors only through a base URL (the real one, or a loopback stand-in);
    :func:`dispatch` sends one alert everywhere :func:`route` says, and :func:`clear` resolves
-   its incident once the problem is gone.
+   its incident once the problem is gone (:func:`dispatch_resolved` does both ends: the
+   PagerDuty resolve and a "resolved" note in the Slack channel the alert went to).
 
 A sensor therefore does: ``severity = classify(rule, value, config)``; if not None, build an
 ``Alert`` and ``dispatch(alert, config, slack=..., pagerduty=...)``; when the value is healthy
@@ -25,7 +26,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -473,6 +474,44 @@ def format_slack_message(
     return SlackMessage(text=text, blocks=blocks)
 
 
+def format_resolved_message(
+    alert: Alert, config: AlertingConfig, now: datetime | None = None
+) -> SlackMessage:
+    """Render the end of ``alert``'s problem for Slack: what was wrong, where, for how long."""
+    now = now or datetime.now(UTC)
+    link = alert_link(alert, config.dagster_ui_url)
+    what, where = _mrkdwn_escape(alert.what), _mrkdwn_escape(alert.where)
+    lasted = _age(alert.since, now)
+    text = (
+        f":white_check_mark: *RESOLVED*: {what}\n*Where:* `{where}`\n"
+        f"*Since:* {_since(alert, now)}; healthy again after {lasted}\n"
+        f"*Dagster:* <{link}|open in Dagster>"
+    )
+    header = f"RESOLVED: {alert.what}"
+    if len(header) > MAX_HEADER_CHARS:
+        header = header[: MAX_HEADER_CHARS - 1] + "…"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Where*\n`{where}`"},
+                {"type": "mrkdwn", "text": f"*Lasted*\n{lasted}"},
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f":white_check_mark: resolved · rule `{alert.rule}` · <{link}|Dagster>",
+                }
+            ],
+        },
+    ]
+    return SlackMessage(text=text, blocks=blocks)
+
+
 @dataclass(frozen=True)
 class PagerDutyTrigger:
     """The arguments of :meth:`PagerDutyNotifier.trigger` for one alert."""
@@ -744,14 +783,26 @@ def dispatch(
     slack: SlackNotifier | None,
     pagerduty: PagerDutyNotifier | None,
     now: datetime | None = None,
+    only: Collection[DestinationKind] | None = None,
+    secrets: Iterable[str] = (),
 ) -> tuple[Delivery, ...]:
     """Send ``alert`` to every destination :func:`route` picks; never raises for one failure.
 
     Each destination is tried even when another failed, so a Slack outage does not stop the
     page; the caller reads the deliveries (``all(d.ok for d in ...)``) and decides whether to
     try again on its next evaluation.
+
+    Args:
+        alert: What to send.
+        config: Routes, channels, the dedup-key scheme.
+        slack: Where Slack destinations go (None: reported as not delivered).
+        pagerduty: Where PagerDuty destinations go (None: reported as not delivered).
+        now: The time messages measure "since" against (default: the wall clock).
+        only: Send only to these kinds of destination (a retry after a partial failure must
+            not post twice to the channel that already got it); None sends everywhere.
+        secrets: Further values to scrub besides the two resources' own secrets.
     """
-    secrets = [slack.token] if slack is not None else []
+    secrets = [*secrets, *([slack.token] if slack is not None else [])]
     if pagerduty is not None:
         secrets.append(pagerduty.routing_key)
     # Scrub the alert itself, so neither channel can echo a secret a caller put in it.
@@ -764,7 +815,12 @@ def dispatch(
     return tuple(
         _deliver(clean, config, destination, slack, pagerduty, secrets, now)
         for destination in route(clean, config)
+        if only is None or _kind(destination) in only
     )
+
+
+def _kind(destination: Destination) -> DestinationKind:
+    return "slack" if isinstance(destination, SlackDestination) else "pagerduty"
 
 
 def _deliver(
@@ -816,6 +872,67 @@ def _deliver(
 def clear(rule: str, where: str, config: AlertingConfig, pagerduty: PagerDutyNotifier) -> str:
     """Resolve the PagerDuty incident of ``rule`` at ``where`` once the problem is gone."""
     return pagerduty.resolve(dedup_key(rule, where, config))
+
+
+def dispatch_resolved(
+    alert: Alert,
+    config: AlertingConfig,
+    *,
+    slack: SlackNotifier | None,
+    pagerduty: PagerDutyNotifier | None,
+    kinds: Collection[DestinationKind],
+    now: datetime | None = None,
+    secrets: Iterable[str] = (),
+) -> tuple[Delivery, ...]:
+    """Tell the destinations in ``kinds`` that ``alert``'s problem is gone; never raises.
+
+    PagerDuty gets the resolve event of the alert's incident (:func:`clear`); Slack gets a
+    short "resolved" note in the channel the alert went to, so whoever saw the alert sees its
+    end. Only the kinds that were actually notified should be passed.
+    """
+    hidden = [*secrets, *([slack.token] if slack is not None else [])]
+    if pagerduty is not None:
+        hidden.append(pagerduty.routing_key)
+    clean = replace(
+        alert,
+        what=redact(alert.what, hidden),
+        where=redact(alert.where, hidden),
+        details=redact(dict(alert.details), hidden),
+    )
+    rule = config.rule(clean.rule)
+    deliveries: list[Delivery] = []
+    if "slack" in kinds:
+        destination = SlackDestination(rule.slack_channel or config.slack_channel)
+        try:
+            if slack is None:
+                deliveries.append(Delivery(destination, False, "no Slack resource configured"))
+            else:
+                message = format_resolved_message(clean, config, now)
+                posted = slack.post(
+                    destination.channel, message.text, message.blocks, secrets=hidden
+                )
+                deliveries.append(Delivery(destination, True, f"posted {posted.ts}"))
+        except Exception as exc:  # the resolve of the page must still go out
+            problem = redact(f"{type(exc).__name__}: {exc}", hidden)
+            logger.error(
+                "resolve of %s (%s) not posted to Slack: %s", clean.rule, clean.where, problem
+            )
+            deliveries.append(Delivery(destination, False, problem))
+    if "pagerduty" in kinds:
+        pager = PagerDutyDestination(dedup_key(clean.rule, clean.where, config), clean.severity)
+        try:
+            if pagerduty is None:
+                deliveries.append(Delivery(pager, False, "no PagerDuty resource configured"))
+            else:
+                key = clear(clean.rule, clean.where, config, pagerduty)
+                deliveries.append(Delivery(pager, True, f"resolved {key}"))
+        except Exception as exc:  # reported to the caller, who retries on its next evaluation
+            problem = redact(f"{type(exc).__name__}: {exc}", hidden)
+            logger.error(
+                "resolve of %s (%s) not sent to PagerDuty: %s", clean.rule, clean.where, problem
+            )
+            deliveries.append(Delivery(pager, False, problem))
+    return tuple(deliveries)
 
 
 def notifier_resources(

@@ -51,6 +51,8 @@ class Settings:
     warehouse_path: Path
     fivetran_api_base_url: str
     fivetran_mode: FivetranMode
+    fivetran_poll_interval_s: int
+    """Seconds between polls of the Fivetran API in ``polling`` mode."""
     slack_api_base_url: str
     pagerduty_events_url: str
     dagster_ui_url: str
@@ -91,6 +93,7 @@ def load_settings() -> Settings:
             "FIVETRAN_API_BASE_URL", "https://api.fivetran.com/v1"
         ),
         fivetran_mode=_fivetran_mode(),
+        fivetran_poll_interval_s=int(os.environ.get("FIVETRAN_POLL_INTERVAL_S", "30")),
         slack_api_base_url=os.environ.get("SLACK_API_BASE_URL", "https://slack.com/api/"),
         pagerduty_events_url=os.environ.get(
             "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue"

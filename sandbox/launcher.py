@@ -51,6 +51,8 @@ class LocalPlatform:
     dagster_port: int | None = 3000
     with_dagster: bool = True
     with_change_stream: bool = True
+    fivetran_mode: str = "webhook"
+    """How Dagster learns of syncs: ``webhook`` (the receiver) or ``polling`` (a sensor)."""
     supervisor: Supervisor = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -92,7 +94,8 @@ class LocalPlatform:
         if self.with_dagster:
             self._prepare_dbt()
             self._start_dagster()
-            self._start_webhook_receiver()
+            if self.fivetran_mode == "webhook":
+                self._start_webhook_receiver()
         self._publish()
         return self.info
 
@@ -120,7 +123,7 @@ class LocalPlatform:
         """The environment the production code location reads (see .env.example)."""
         env = {
             "ENVIRONMENT": "local",
-            "FIVETRAN_MODE": "webhook",
+            "FIVETRAN_MODE": self.fivetran_mode,
             "FIELDFORCE_HOME": str(self.home),
             "FIELDFORCE_WAREHOUSE_PATH": self.info["warehouse"]["path"],
         }
@@ -288,7 +291,7 @@ class LocalPlatform:
             env=env,
             cwd=REPO_ROOT,
         )
-        if not wait_for_port(port, 60):
+        if not wait_for_port(port, 180):
             raise LaunchError(
                 f"the webhook receiver did not start on 127.0.0.1:{port}"
                 f" (see {self.home / 'logs' / 'webhook-receiver.log'})"
@@ -334,7 +337,7 @@ class LocalPlatform:
             env=env,
             cwd=REPO_ROOT,
         )
-        if not wait_for_port(port, 120):
+        if not wait_for_port(port, 300):
             raise LaunchError(
                 f"the Dagster UI did not start on 127.0.0.1:{port}"
                 f" (see {self.home / 'logs' / 'dagster-webserver.log'})"

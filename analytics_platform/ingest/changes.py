@@ -77,8 +77,10 @@ def detect_changes(
             cursor.execute(change_query(schema, table, watermarks.get((schema, table)), dialect))
             row = cursor.fetchone()
         except Exception as exc:
-            # A table in scope that has not landed yet (first sync still running) has no changes.
-            if "does not exist" in str(exc) or "not found" in str(exc).lower():
+            # A table in scope that has not landed yet (first sync still running) has no
+            # changes. Anything else (a missing column, a lost connection) must fail loudly:
+            # skipping it would silently drop an update.
+            if _table_missing(str(exc)):
                 continue
             raise
         finally:
@@ -87,6 +89,14 @@ def detect_changes(
         if written and through is not None:
             changes.append(TableChange(schema, table, int(written), int(deleted or 0), through))
     return changes
+
+
+def _table_missing(message: str) -> bool:
+    """Whether a warehouse error says the table is not there (DuckDB or Snowflake wording)."""
+    lowered = message.lower()
+    return "column" not in lowered and (
+        "does not exist" in lowered or ("table" in lowered and "not found" in lowered)
+    )
 
 
 def materialization(

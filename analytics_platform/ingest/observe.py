@@ -20,6 +20,25 @@ from dagster_fivetran.translator import FivetranMetadataSet
 
 from analytics_platform.ingest.changes import Dialect, detect_changes, materialization
 
+PLATFORM_SCHEMA = "fivetran_metadata"
+PLATFORM_CONNECTOR_TABLES = ("connection", "log", "incremental_mar")
+"""Tables of the Fivetran Platform Connector (``fivetran_metadata``) that dbt reads."""
+
+
+def with_platform_tables(
+    tables: Mapping[str, Sequence[tuple[str, str]]],
+) -> dict[str, list[tuple[str, str]]]:
+    """Measure the Platform Connector's tables after every sync, unless a connector owns them.
+
+    Every sync writes its log, MAR and connection rows; when the account has no Platform
+    Connector of its own (the local Fivetran), those tables change with each connector's sync
+    and are measured with it. With a real Platform Connector they are its tables, measured
+    when it syncs.
+    """
+    owned = any(schema == PLATFORM_SCHEMA for pairs in tables.values() for schema, _ in pairs)
+    extra = [] if owned else [(PLATFORM_SCHEMA, table) for table in PLATFORM_CONNECTOR_TABLES]
+    return {cid: sorted({*pairs, *extra}) for cid, pairs in tables.items()}
+
 
 def tables_by_connector(specs: Sequence[dg.AssetSpec]) -> dict[str, list[tuple[str, str]]]:
     """``connector_id -> [(schema, table)]`` from the Fivetran asset specs' metadata."""

@@ -11,7 +11,10 @@ dbt tests run inside the same ``dbt build`` and surface as asset checks; error-s
 block downstream models (dbt skips them), warn-severity tests do not.
 """
 
+import shutil
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -36,12 +39,37 @@ translator = FieldForceDbtTranslator()
 retry_policy = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
+def release_embedded_warehouse() -> None:
+    """Close the DuckDB file that dbt-duckdb keeps open in this process once dbt is done.
+
+    Row counts and column metadata are fetched through dbt's adapter *in this process*, and
+    dbt-duckdb caches one DuckDB handle per process for good. DuckDB allows one writing process
+    per file, so with the in-process executor the next dbt step of the same run (a ``dbt``
+    subprocess) could not open the warehouse. Snowflake has no such lock: nothing to do there.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed (a Snowflake-only deployment)
+        return
+    manager: Any = DuckDBConnectionManager
+    with manager._LOCK:  # noqa: SLF001 - dbt-duckdb has no public way to drop its cached handle
+        env = manager._ENV  # noqa: SLF001
+        manager._ENV = None  # noqa: SLF001
+        if env is not None:
+            env.close()
+
+
 def _stream(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]
 ) -> Iterator[Any]:
     """Run dbt and stream events, adding row counts and column lineage as metadata."""
     context.log.info("dbt %s", " ".join(args))
-    yield from dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+    try:
+        yield from (
+            dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+        )
+    finally:
+        release_embedded_warehouse()
 
 
 @dbt_assets(
@@ -92,7 +120,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     yield from _stream(context, dbt, dbt_build_args())
 
 
+def dbt_executable() -> str:
+    """``dbt`` on PATH, else the one installed next to this interpreter (an unactivated venv)."""
+    sibling = Path(sys.executable).parent / "dbt"
+    return shutil.which("dbt") or (str(sibling) if sibling.exists() else "dbt")
+
+
 defs = dg.Definitions(
     assets=[dbt_models, dbt_snapshots, dbt_partitioned_facts],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
 )

@@ -41,13 +41,18 @@ _META_DDL = (
         connection_id varchar, connection_name varchar, connector_type varchar,
         destination_schema varchar, sync_frequency integer, schedule_type varchar,
         paused boolean, created_at timestamp, group_id varchar, succeeded_at timestamp,
-        failed_at timestamp)""",
+        failed_at timestamp, _fivetran_synced timestamp default current_timestamp::timestamp,
+        _fivetran_deleted boolean default false)""",
     f"""create table if not exists {META}.log (
         id varchar, connection_id varchar, time_stamp timestamp, event varchar,
-        message_event varchar, message_data varchar, sync_id varchar)""",
+        message_event varchar, message_data varchar, sync_id varchar,
+        _fivetran_synced timestamp default current_timestamp::timestamp,
+        _fivetran_deleted boolean default false)""",
     f"""create table if not exists {META}.incremental_mar (
         connection_id varchar, schema_name varchar, table_name varchar, measured_date date,
-        free_type varchar, incremental_rows bigint, updated_at timestamp)""",
+        free_type varchar, incremental_rows bigint, updated_at timestamp,
+        _fivetran_synced timestamp default current_timestamp::timestamp,
+        _fivetran_deleted boolean default false)""",
     f"""create table if not exists {META}.mar_keys (
         connection_id varchar, table_name varchar, month date, pk varchar)""",
     f"""create table if not exists {META}.connector_cursor (
@@ -81,9 +86,22 @@ def open_warehouse(path: Path, timeout: float = 120.0) -> duckdb.DuckDBPyConnect
 
 
 def ensure_metadata(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `fivetran_metadata` and its tables if this warehouse has never been synced."""
+    """Create `fivetran_metadata` and its tables if this warehouse has never been synced.
+
+    Like the real Platform Connector's tables, `connection`, `log` and `incremental_mar` carry
+    `_fivetran_synced` (and `_fivetran_deleted`), so observers measure their changes as they do any landed table.
+    """
     for ddl in _META_DDL:
         con.execute(ddl)
+    for table in ("connection", "log", "incremental_mar"):
+        con.execute(
+            f"alter table {META}.{table} add column if not exists _fivetran_synced timestamp"
+            " default current_timestamp::timestamp"
+        )
+        con.execute(
+            f"alter table {META}.{table} add column if not exists _fivetran_deleted boolean"
+            " default false"
+        )
 
 
 def read_states(con: duckdb.DuckDBPyConnection, connection_id: str) -> dict[str, dict[str, Any]]:
@@ -475,13 +493,15 @@ class Loader:
         key = [self.connector.id, self.schema, table, day, free_type]
         updated = self.con.execute(
             f"update {META}.incremental_mar set incremental_rows = incremental_rows + ?,"
-            " updated_at = ? where connection_id = ? and schema_name = ? and table_name = ?"
+            " updated_at = ?, _fivetran_synced = current_timestamp::timestamp where connection_id = ? and schema_name = ? and table_name = ?"
             " and measured_date = ? and free_type = ? returning 1",
             [stats.mar, self.ts, *key],
         ).fetchall()
         if not updated:
             self.con.execute(
-                f"insert into {META}.incremental_mar values (?, ?, ?, ?, ?, ?, ?)",
+                f"insert into {META}.incremental_mar (connection_id, schema_name, table_name,"
+                " measured_date, free_type, incremental_rows, updated_at)"
+                " values (?, ?, ?, ?, ?, ?, ?)",
                 [*key, stats.mar, self.ts],
             )
 
@@ -505,7 +525,8 @@ def write_log(
     """Append `fivetran_metadata.log` rows: (time, level, message_event, message_data)."""
     for at, level, event, data in entries:
         con.execute(
-            f"insert into {META}.log values (?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {META}.log (id, connection_id, time_stamp, event, message_event,"
+            " message_data, sync_id) values (?, ?, ?, ?, ?, ?, ?)",
             [
                 uuid.uuid4().hex,
                 connection_id,

@@ -145,3 +145,43 @@ def test_unknown_connector_is_404_and_malformed_body_400(
     )
     assert response.status_code == 400
     assert reported == []
+
+
+def test_the_sweep_reports_syncs_whose_webhooks_never_arrived(stack: Stack, tmp_path: Path) -> None:
+    workspace = ConfigurableFivetranWorkspace(
+        account_id="test", api_key=API_KEY, api_secret=API_SECRET, api_base_url=stack.api_url
+    )
+
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        connection = duckdb.connect(str(stack.warehouse), read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    client = workspace.get_client()
+    observer = SyncObserver(
+        lambda: fetch_tables_by_connector(client),
+        connect,
+        tmp_path / "state.json",
+        connector_details=client.get_connector_details,
+    )
+    # Syncs already happened and no webhook was delivered: the sweep finds every landed table.
+    first = observer.reconcile(client.get_connector_details)
+    landed = {event.asset_key.path[1] for event in first}
+    assert "fivetran_postgres_bu_north" in landed and len(landed) >= 3
+    assert all(isinstance(event, dg.AssetMaterialization) for event in first)
+    # A second sweep with no new sync reports nothing; a new sync with a change reports it once.
+    assert observer.reconcile(client.get_connector_details) == []
+    stack.pg(
+        stack.jobs_dsns["bu_south"],
+        "update public.jobs set priority = 'low', updated_at = now() where job_id = %s",
+        (catalog.ID_OFFSET * 2 + 1,),
+    )
+    stack.sync("postgres_jobs_bu_south")
+    swept = observer.reconcile(client.get_connector_details)
+    assert [event.asset_key.to_user_string() for event in swept] == [
+        "fivetran/fivetran_postgres_bu_south/jobs"
+    ]
+    assert observer.reconcile(client.get_connector_details) == []

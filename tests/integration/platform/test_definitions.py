@@ -83,3 +83,38 @@ def test_a_missing_credential_fails_naming_the_variable(shared_stack: Stack) -> 
         env.setenv("FIVETRAN_API_SECRET", API_SECRET)
         with pytest.raises(Exception, match="FIVETRAN_API_KEY"):
             build_defs(load_settings())
+
+
+def _describe(spec: dg.AssetSpec) -> dict[str, object]:
+    policy = spec.freshness_policy
+    condition = spec.automation_condition
+    return {
+        "key": spec.key.to_user_string(),
+        "group": spec.group_name,
+        "deps": sorted(dep.asset_key.to_user_string() for dep in spec.deps),
+        "kinds": sorted(spec.kinds),
+        "owners": sorted(spec.owners),
+        "automation": condition.get_label() if condition else None,
+        "freshness": (
+            {
+                "fail_s": policy.fail_window.to_timedelta().total_seconds(),
+                "warn_s": policy.warn_window.to_timedelta().total_seconds()
+                if policy.warn_window
+                else None,
+            }
+            if isinstance(policy, dg.FreshnessPolicy) and hasattr(policy, "fail_window")
+            else None
+        ),
+        "partitions": type(spec.partitions_def).__name__ if spec.partitions_def else None,
+    }
+
+
+def test_asset_specs_snapshot(defs: dg.Definitions, snapshot: object) -> None:
+    """Any change to the graph (keys, deps, groups, policies) is a visible diff in review.
+
+    Update deliberately with ``pytest --snapshot-update`` and commit the new snapshot.
+    """
+    described = sorted(
+        (_describe(spec) for spec in defs.resolve_all_asset_specs()), key=lambda d: str(d["key"])
+    )
+    assert described == snapshot

@@ -1,0 +1,73 @@
+"""Alerting: one sensor per row of the SDD alert matrix, plus the raw-table checks they watch.
+
+| row (SDD)                     | sensor                                 | warning → Slack        | critical → Slack + page  |
+|-------------------------------|----------------------------------------|------------------------|--------------------------|
+| Fivetran sync delay           | ``alerts__fivetran_sync_delay_sensor`` | > 30 min late          | > 60 min late            |
+| Fivetran sync failure         | ``alerts__fivetran_sync_failure_sensor`` | 1 failure            | 3 consecutive            |
+| dbt job failure               | ``alerts__dbt_model_failure_sensor``   | staging/intermediate/snapshot model | mart model  |
+| dbt test failure              | ``alerts__dbt_test_failure_sensor``    | warn-severity test     | error-severity test      |
+| freshness policy              | ``alerts__freshness_sensor``           | warn window passed     | fail window passed       |
+| raw row-count anomaly         | ``alerts__raw_row_count_anomaly_sensor`` | > 50 % off the median | —                       |
+
+Thresholds and destinations are ``alerting.yaml``'s; delivery is :mod:`analytics_platform.notify`;
+dedup and resolve are :mod:`analytics_platform.alerts.incidents`. Every sensor runs by default
+and keeps its state in its cursor. The Snowflake and Sigma rows of the matrix have no source
+in this code location yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from analytics_platform.alerts.checks import build_anomaly_sensor, build_test_failure_sensor
+from analytics_platform.alerts.fivetran import (
+    build_delay_sensor,
+    build_failure_sensor,
+    connectors_of,
+)
+from analytics_platform.alerts.freshness import build_freshness_sensor
+from analytics_platform.alerts.runs import build_run_failure_sensor
+from analytics_platform.ingest.checks import Clock, build_raw_check_defs, utc_now
+from analytics_platform.notify import AlertingConfig, load_alerting_config
+from analytics_platform.settings import load_settings
+
+
+def build_alert_defs(
+    specs: Sequence[dg.AssetSpec],
+    *,
+    config: AlertingConfig | None = None,
+    clock: Clock = utc_now,
+) -> dg.Definitions:
+    """The alert sensors and the raw-table checks for the assets described by ``specs``.
+
+    Args:
+        specs: Every asset spec of the code location (groups, deps, freshness policies and
+            Fivetran metadata are read from them).
+        config: The alerting policy; ``alerting.yaml`` with links to ``DAGSTER_UI_URL`` when None.
+        clock: The time sensors measure against (tests move it; production uses the wall clock).
+
+    The sensors need the ``slack`` and ``pagerduty`` resources, and the Fivetran ones (and the
+    raw-table checks) the ``fivetran`` workspace: all provided by the code location.
+    """
+    specs = list(specs)
+    config = config or load_alerting_config(dagster_ui_url=load_settings().dagster_ui_url)
+    sensors = [
+        build_run_failure_sensor(specs, config, clock=clock),
+        build_test_failure_sensor(config, clock=clock),
+        build_freshness_sensor(specs, config, clock=clock),
+    ]
+    connectors = connectors_of(specs)
+    if connectors:
+        sensors += [
+            build_delay_sensor(connectors, config, clock=clock),
+            build_failure_sensor(connectors, config, clock=clock),
+            build_anomaly_sensor(specs, config, clock=clock),
+        ]
+    return dg.Definitions.merge(
+        build_raw_check_defs(specs, clock=clock), dg.Definitions(sensors=sensors)
+    )
+
+
+__all__ = ["build_alert_defs"]

@@ -1,0 +1,255 @@
+"""Fivetran rows of the alert matrix: sync delay and sync failures, asked of the Fivetran API.
+
+* Sync delay: minutes past the moment a connector's next sync was due, from its own schedule
+  (``sync_frequency``) and its last successful sync (``succeeded_at``; ``created_at`` before
+  the first one). Over 30 min warns, over 60 min is critical (``alerting.yaml``). A paused
+  connector is not late: pausing is the SDD's deliberate step while a breaking schema change
+  is handled.
+* Sync failures: consecutive failed syncs, counted in the sensor cursor from ``failed_at`` and
+  ``succeeded_at`` (the API keeps only the latest of each). One failure warns, three in a row
+  are critical; the next successful sync resolves.
+
+A connector the API cannot be asked about this tick is "unknown": its incidents stay open,
+never resolved by an outage of the thing that reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+
+from analytics_platform.alerts.incidents import Findings, build_alert_sensor, known_secrets
+from analytics_platform.ingest.checks import (
+    Clock,
+    connector_schedule,
+    minutes_late,
+    parse_time,
+    raw_tables,
+    utc_now,
+)
+from analytics_platform.notify import Alert, AlertingConfig, classify, redact
+
+DELAY_RULE = "fivetran_sync_delay"
+FAILURE_RULE = "fivetran_sync_failure"
+MAX_ERROR_CHARS = 300
+
+
+def connectors_of(specs: Iterable[dg.AssetSpec]) -> dict[str, str]:
+    """``connector_id -> destination schema`` of the Fivetran tables among ``specs``."""
+    return {table.connector_id: table.schema for table in raw_tables(specs)}
+
+
+def where_of(schema: str) -> str:
+    """The stable place of a connector's alerts (and the asset folder its link opens)."""
+    return f"fivetran/{schema}"
+
+
+def _details_by_connector(
+    context: dg.SensorEvaluationContext, connectors: Mapping[str, str]
+) -> tuple[dict[str, Mapping[str, Any]], set[str]]:
+    """Each connector's API object; the ``where`` of those that could not be read."""
+    client = context.resources.fivetran.get_client()
+    found: dict[str, Mapping[str, Any]] = {}
+    unknown: set[str] = set()
+    problems: list[str] = []
+    for connector_id, schema in sorted(connectors.items()):
+        try:
+            found[connector_id] = client.get_connector_details(connector_id)
+        except Exception as exc:  # one unreachable connector must not hide the others
+            unknown.add(where_of(schema))
+            problems.append(f"{connector_id}: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
+    if problems:
+        text = redact("; ".join(problems), known_secrets())
+        if not found:
+            # Nothing measured: fail the tick (visible in the UI); incidents stay as they were.
+            raise dg.Failure(f"cannot read any Fivetran connector from the API: {text}")
+        context.log.warning("cannot read some Fivetran connectors: %s", text)
+    return found, unknown
+
+
+def delay_alert(
+    connector_id: str,
+    schema: str,
+    details: Mapping[str, Any],
+    now: datetime,
+    config: AlertingConfig,
+) -> Alert | None:
+    """The delay alert of one connector at ``now`` (None: on schedule, paused or not set up).
+
+    A connector in its first (historical) sync is not late either: its first sync of a large
+    source takes hours by design, and its failures, if any, are the failure row's.
+    """
+    schedule = connector_schedule(details)
+    if schedule is None or schedule.paused or not schedule.connected:
+        return None
+    status = details.get("status") or {}
+    if status.get("is_historical_sync") and schedule.sync_state == "syncing":
+        return None
+    reference = schedule.last_success or schedule.created_at
+    if reference is None:
+        return None
+    late = minutes_late(reference, schedule.frequency_minutes, now)
+    severity = classify(DELAY_RULE, late, config)
+    if severity is None:
+        return None
+    due = reference.timestamp() + schedule.frequency_minutes * 60
+    last = (
+        f"last successful sync {schedule.last_success:%Y-%m-%d %H:%M} UTC"
+        if schedule.last_success
+        else "no successful sync yet"
+    )
+    return Alert(
+        rule=DELAY_RULE,
+        severity=severity,
+        what=(
+            f"Fivetran connector {connector_id} is {late:.0f} min behind its"
+            f" {schedule.frequency_minutes:.0f}-min schedule ({last})"
+        ),
+        where=where_of(schema),
+        since=datetime.fromtimestamp(due, now.tzinfo),
+        asset_key=("fivetran", schema),
+        details={
+            "connector_id": connector_id,
+            "minutes_late": round(late, 1),
+            "sync_frequency_minutes": schedule.frequency_minutes,
+            "last_succeeded_at": schedule.last_success.isoformat()
+            if schedule.last_success
+            else None,
+            "sync_state": schedule.sync_state,
+        },
+    )
+
+
+def count_failures(
+    previous: Mapping[str, Any] | None, succeeded_at: str | None, failed_at: str | None
+) -> dict[str, Any]:
+    """Update a connector's consecutive-failure count from its latest API timestamps.
+
+    The API keeps only the latest ``succeeded_at`` and ``failed_at``: a newer ``failed_at`` is
+    one more failure, a newer ``succeeded_at`` that is also the latest outcome resets the
+    count. On first sight a connector whose latest outcome is a failure counts one (how many
+    came before is not knowable from the API).
+    """
+    succeeded, failed = parse_time(succeeded_at), parse_time(failed_at)
+    if previous is None:
+        failing = failed is not None and (succeeded is None or failed > succeeded)
+        return {
+            "succeeded_at": succeeded_at,
+            "failed_at": failed_at,
+            "consecutive": 1 if failing else 0,
+            "first_failed_at": failed_at if failing else None,
+        }
+    seen_success = parse_time(previous.get("succeeded_at"))
+    seen_failure = parse_time(previous.get("failed_at"))
+    new_failure = failed is not None and (seen_failure is None or failed > seen_failure)
+    new_success = succeeded is not None and (seen_success is None or succeeded > seen_success)
+    consecutive = int(previous.get("consecutive", 0))
+    first = previous.get("first_failed_at")
+    if new_failure and (not new_success or (succeeded is not None and failed > succeeded)):
+        if new_success:
+            # A success then a failure since the last tick: the streak starts again.
+            consecutive, first = 1, failed_at
+        else:
+            consecutive, first = consecutive + 1, first or failed_at
+    elif new_success:
+        consecutive, first = 0, None
+    return {
+        "succeeded_at": succeeded_at if new_success else previous.get("succeeded_at"),
+        "failed_at": failed_at if new_failure else previous.get("failed_at"),
+        "consecutive": consecutive,
+        "first_failed_at": first,
+    }
+
+
+def failure_alert(
+    connector_id: str,
+    schema: str,
+    details: Mapping[str, Any],
+    streak: Mapping[str, Any],
+    config: AlertingConfig,
+) -> Alert | None:
+    """The failure alert of one connector from its streak (None: its latest sync succeeded)."""
+    consecutive = int(streak.get("consecutive", 0))
+    since = parse_time(streak.get("first_failed_at"))
+    severity = classify(FAILURE_RULE, consecutive, config)
+    if severity is None or since is None:
+        return None
+    tasks = (details.get("status") or {}).get("tasks") or []
+    error = "; ".join(str(task.get("message", task)) for task in tasks if isinstance(task, dict))
+    plural = "s" if consecutive > 1 else ""
+    return Alert(
+        rule=FAILURE_RULE,
+        severity=severity,
+        what=f"Fivetran connector {connector_id} failed {consecutive} sync{plural} in a row",
+        where=where_of(schema),
+        since=since,
+        asset_key=("fivetran", schema),
+        details={
+            "connector_id": connector_id,
+            "consecutive_failures": consecutive,
+            "last_failed_at": streak.get("failed_at"),
+            "last_succeeded_at": streak.get("succeeded_at"),
+            "error": error[:MAX_ERROR_CHARS] or None,
+        },
+    )
+
+
+def build_delay_sensor(
+    connectors: Mapping[str, str], config: AlertingConfig, *, clock: Clock = utc_now
+) -> dg.SensorDefinition:
+    """``alerts__fivetran_sync_delay_sensor``: connectors behind their own schedule."""
+
+    def measure(
+        context: dg.SensorEvaluationContext, watch: dict[str, Any], now: datetime
+    ) -> Findings:
+        found, unknown = _details_by_connector(context, connectors)
+        findings = Findings(unknown=unknown)
+        for connector_id, details in found.items():
+            alert = delay_alert(connector_id, connectors[connector_id], details, now, config)
+            if alert is not None:
+                findings.problems[alert.where] = alert
+        return findings
+
+    return build_alert_sensor(
+        "alerts__fivetran_sync_delay_sensor",
+        "Fivetran sync delay against each connector's schedule: >30 min Slack, >60 min page.",
+        measure,
+        config,
+        clock=clock,
+        minimum_interval_seconds=60,
+        required_resource_keys={"fivetran"},
+    )
+
+
+def build_failure_sensor(
+    connectors: Mapping[str, str], config: AlertingConfig, *, clock: Clock = utc_now
+) -> dg.SensorDefinition:
+    """``alerts__fivetran_sync_failure_sensor``: consecutive failed syncs per connector."""
+
+    def measure(
+        context: dg.SensorEvaluationContext, watch: dict[str, Any], now: datetime
+    ) -> Findings:
+        found, unknown = _details_by_connector(context, connectors)
+        findings = Findings(unknown=unknown, state=dict(watch))
+        for connector_id, details in found.items():
+            streak = count_failures(
+                watch.get(connector_id), details.get("succeeded_at"), details.get("failed_at")
+            )
+            findings.state[connector_id] = streak
+            alert = failure_alert(connector_id, connectors[connector_id], details, streak, config)
+            if alert is not None:
+                findings.problems[alert.where] = alert
+        return findings
+
+    return build_alert_sensor(
+        "alerts__fivetran_sync_failure_sensor",
+        "Fivetran sync failures: 1 failure Slack, 3 consecutive page; a success resolves.",
+        measure,
+        config,
+        clock=clock,
+        minimum_interval_seconds=30,
+        required_resource_keys={"fivetran"},
+    )

@@ -1,0 +1,136 @@
+"""Sync-to-mart latency under the real daemon, webhook path and polling path.
+
+For each path a whole local platform is started (``LocalPlatform``: sources, local Fivetran,
+Dagster webserver + daemon on ``dagster.yaml``, and the webhook receiver or the polling sensor),
+the first build is let to finish, every connector is switched to manual, and then ``syncs``
+times: one job changes in a Jobs DB tenant (alternating), its connector is forced, and the
+latency is measured from the sync's end (Fivetran's ``finished_at``) to the materialization of
+the last mart downstream of the tables the sync changed. The next sync starts once the platform
+is quiet again, so each measurement is of one sync alone.
+
+Keys: ``syncs``, ``webhook_p50_s``, ``webhook_p95_s``, ``polling_p50_s``, ``polling_p95_s``
+(and per path ``*_max_s``, ``*_run_s``: the dbt run's own duration, p50).
+Target (issue #6): p50 ≤ 30 s, p95 ≤ 60 s. The seeds quote 5-15 minutes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg
+
+from sandbox.harness import RunningPlatform, load_specs, rebuilt_by
+from sandbox.launcher import LocalPlatform
+from sandbox.ports import free_port
+from sandbox.sources import catalog
+
+TENANTS = ("bu_north", "bu_south")
+POLL_INTERVAL_S = 10
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (k - low), 2)
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _marts(specs: dict[dg.AssetKey, dg.AssetSpec], keys: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    return {key for key in keys if key.path[0] == "marts"}
+
+
+def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[str, Any]:
+    """Latencies of ``syncs`` single-connector syncs through one observation path."""
+    home = Path(tempfile.mkdtemp(prefix=f"latency-{mode}-", dir="/tmp"))
+    home.chmod(0o711)
+    platform = LocalPlatform(
+        home=home,
+        scale=scale,
+        tenants=len(TENANTS),
+        speed=1.0,
+        dagster_port=free_port(),
+        with_change_stream=False,
+        fivetran_mode=mode,
+    )
+    latencies: list[float] = []
+    run_seconds: list[float] = []
+    try:
+        import os
+
+        os.environ["FIVETRAN_POLL_INTERVAL_S"] = str(POLL_INTERVAL_S)
+        platform.start()
+        running = RunningPlatform(platform)
+        running.wait_quiet(quiet_s=30, timeout_s=1200)
+        with running.fivetran() as client:
+            for connector_id in running.connectors():
+                client.patch(f"/v1/connectors/{connector_id}", json={"schedule_type": "manual"})
+        specs = load_specs(running.env())
+        for i in range(syncs):
+            tenant = TENANTS[i % len(TENANTS)]
+            job_id = catalog.ID_OFFSET * (TENANTS.index(tenant) + 1) + 1 + i
+            with psycopg.connect(
+                platform.info["sources"]["jobs_db_dsns"][tenant], autocommit=True
+            ) as conn:
+                conn.execute(
+                    "update public.jobs set priority = %s, updated_at = now() where job_id = %s",
+                    (("low", "high")[i % 2], job_id),
+                )
+            started = time.time()
+            [entry] = running.sync(f"postgres_jobs_{tenant}")
+            sync_end = _epoch(entry["finished_at"])
+            changed = dg.AssetKey(["fivetran", f"fivetran_postgres_{tenant}", "jobs"])
+            expected = _marts(specs, rebuilt_by(specs, {changed}))
+            instance = running.instance()
+
+            def newest(
+                key: dg.AssetKey, since: float = started, instance: Any = instance
+            ) -> float | None:
+                event = instance.get_latest_materialization_event(key)
+                return event.timestamp if event and event.timestamp >= since else None
+
+            running.wait_for(
+                lambda: all(newest(key) for key in expected),  # noqa: B023 - evaluated at once
+                timeout_s=600,
+                what=f"marts downstream of {changed.to_user_string()}",
+            )
+            done = max(newest(key) or 0.0 for key in expected)
+            latencies.append(round(done - sync_end, 2))
+            runs = [r for r in running.runs_since(started) if r.status.value == "SUCCESS"]
+            for run in runs:
+                record = instance.get_run_record_by_id(run.run_id)
+                if record and record.start_time and record.end_time:
+                    run_seconds.append(record.end_time - record.start_time)
+            if progress:
+                print(f"  {mode} sync {i + 1}/{syncs}: {latencies[-1]:.1f} s")
+            running.wait_quiet(quiet_s=12, timeout_s=600)
+    finally:
+        platform.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return {
+        f"{mode}_p50_s": _percentile(latencies, 0.5),
+        f"{mode}_p95_s": _percentile(latencies, 0.95),
+        f"{mode}_max_s": max(latencies) if latencies else None,
+        f"{mode}_run_s": round(statistics.median(run_seconds), 2) if run_seconds else None,
+        f"{mode}_latencies_s": latencies,
+    }
+
+
+def run(out_dir: Path, scale: float = 0.0003, syncs: int = 20) -> dict[str, Any]:
+    """Both paths, ``syncs`` each; the CLI writes ``out_dir/latency.json``."""
+    result: dict[str, Any] = {"syncs": syncs, "scale": scale, "poll_interval_s": POLL_INTERVAL_S}
+    for mode in ("webhook", "polling"):
+        result |= measure(mode, syncs, scale)
+    return result
