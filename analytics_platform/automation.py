@@ -19,6 +19,7 @@ run began its reads is always rebuilt, however the ticks fell.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,26 +39,83 @@ def upstream_updated() -> dg.AutomationCondition:
     )
 
 
-def table_condition() -> dg.AutomationCondition:
+def deps_missing() -> dg.AutomationCondition:
+    """A dependency (its latest partition, for a partitioned one) is missing and not requested.
+
+    ``any_deps_missing()`` counts every unbuilt partition of a partitioned dependency, and
+    automation only ever builds a fact's latest partition (history is a backfill's job), so a
+    report over a daily fact would wait forever for its first build.
+    """
+    return dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.missing()
+        & dg.AutomationCondition.in_latest_time_window()
+        & ~dg.AutomationCondition.will_be_requested()
+    ).with_label("any deps missing (latest partition)")
+
+
+def waits_for_another_run(
+    partitioned: dg.AssetSelection | None, is_partitioned: bool
+) -> dg.AutomationCondition:
+    """An update is on its way through a dependency that builds in a run of its own.
+
+    Automation puts everything requested in one tick into one run *per partition*, so a daily
+    fact never shares a run with the unpartitioned tables around it. Requested in the same
+    tick, the two runs could go in any order (the fact reading the old table, then building
+    again), and a report over both a fact and an independently synced table would build once
+    before the fact and once after it. So an asset waits while a dependency that builds in
+    another run has an upstream update it has not handled yet (``will_be_requested`` cannot
+    say this: it only sees requests that share the asking asset's run):
+
+    * a partitioned asset waits for its table dependencies (views never rebuild on updates);
+    * an unpartitioned one waits for its partitioned dependencies.
+    """
+    pending = (
+        dg.AutomationCondition.in_latest_time_window() & upstream_updated().since_last_handled()
+    )
+    if is_partitioned:
+        return (
+            dg.AutomationCondition.any_deps_match(pending)
+            .ignore(STAGING_VIEWS)
+            .with_label("a table it reads is about to rebuild")
+        )
+    if partitioned is None:
+        return dg.AutomationCondition.any_deps_match(pending).allow(dg.AssetSelection.assets())
+    return (
+        dg.AutomationCondition.any_deps_match(pending)
+        .allow(partitioned)
+        .with_label("a partitioned fact it reads is about to rebuild")
+    )
+
+
+def table_condition(
+    partitioned: dg.AssetSelection | None = None, is_partitioned: bool = False
+) -> dg.AutomationCondition:
     """Eager over updates seen through views, plus a first build of missing tables.
 
     The first-build clause exists because ``eager()`` never builds a never-materialized asset
     whose upstream already existed when the condition was first evaluated (KNOWN_GROUND).
+
+    Args:
+        partitioned: the partitioned assets of the graph (they build in runs of their own).
+        is_partitioned: whether this asset is one of them.
     """
+    waits = waits_for_another_run(partitioned, is_partitioned)
     eager_through_views = (
         dg.AutomationCondition.in_latest_time_window()
         & (dg.AutomationCondition.newly_missing() | upstream_updated()).since_last_handled()
-        & ~dg.AutomationCondition.any_deps_missing()
+        & ~deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
+        & ~waits
     ).with_label("eager (through views)")
     first_build = (
         dg.AutomationCondition.in_latest_time_window()
         & dg.AutomationCondition.missing()
-        & ~dg.AutomationCondition.any_deps_missing()
+        & ~deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
         & ~dg.AutomationCondition.execution_failed()
+        & ~waits
     ).with_label("first build")
     return (eager_through_views | first_build).with_label("table: upstream updated or missing")
 
@@ -69,7 +127,7 @@ def view_condition() -> dg.AutomationCondition:
             dg.AutomationCondition.missing()
             | dg.AutomationCondition.code_version_changed().since_last_handled()
         )
-        & ~dg.AutomationCondition.any_deps_missing()
+        & ~deps_missing()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("view: missing or code changed")
 
@@ -82,6 +140,9 @@ def cron_condition(cron: str, timezone: str) -> dg.AutomationCondition:
 # ---------------------------------------------------------------------------------------------
 # The safety net: never drop an update
 # ---------------------------------------------------------------------------------------------
+
+CATCH_UP_GRACE_S = 60.0
+"""How long an upstream update is left to eager before the safety net may act on it."""
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -107,6 +168,7 @@ def stale_roots(
     reads: Mapping[dg.AssetKey, Sequence[dg.AssetKey]],
     states: Mapping[dg.AssetKey, AssetState],
     active: Iterable[dg.AssetKey],
+    settled_before: float | None = None,
 ) -> list[dg.AssetKey]:
     """Assets that missed an upstream update and whose own upstreams are all current.
 
@@ -119,6 +181,10 @@ def stale_roots(
             their sources).
         states: last update and last run start per asset.
         active: assets targeted by queued or running runs.
+        settled_before: an asset counts only once nothing it reads updated after this time.
+            Until then eager is handling the change (its sensor ticks every few seconds, and a
+            chain of runs passes the change down); without this grace the net races eager and
+            the same change is rebuilt by two runs.
     """
     active_set = set(active)
 
@@ -134,6 +200,8 @@ def stale_roots(
             ),
             default=0.0,
         )
+        if settled_before is not None and newest_read > settled_before:
+            return False  # its inputs are still moving: eager's to handle
         return newest_read > state.last_run_start
 
     stale = {key for key in reads if is_stale(key)}
@@ -174,6 +242,7 @@ def build_catch_up_sensor(
     partitioned: set[dg.AssetKey],
     partitions_def: dg.TimeWindowPartitionsDefinition,
     minimum_interval_seconds: int = 10,
+    grace_s: float = CATCH_UP_GRACE_S,
 ) -> dg.SensorDefinition:
     """The state-based safety net that rebuilds any table that missed an upstream update."""
     targets = sorted(reads, key=str)
@@ -208,7 +277,7 @@ def build_catch_up_sensor(
             for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_STATUSES))
             for key in (run.asset_selection or ())
         }
-        roots = stale_roots(reads, states, active)
+        roots = stale_roots(reads, states, active, settled_before=time.time() - grace_s)
         if not roots:
             return dg.SensorResult(skip_reason="every table has read its upstreams' latest data")
         context.log.info("rebuilding tables that missed an update: %s", roots)

@@ -64,19 +64,16 @@ def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[
         dagster_port=free_port(),
         with_change_stream=False,
         fivetran_mode=mode,
+        poll_interval_s=POLL_INTERVAL_S,
     )
     latencies: list[float] = []
     run_seconds: list[float] = []
+    runs_per_sync: list[int] = []
     try:
-        import os
-
-        os.environ["FIVETRAN_POLL_INTERVAL_S"] = str(POLL_INTERVAL_S)
         platform.start()
         running = RunningPlatform(platform)
-        running.wait_quiet(quiet_s=30, timeout_s=1200)
-        with running.fivetran() as client:
-            for connector_id in running.connectors():
-                client.patch(f"/v1/connectors/{connector_id}", json={"schedule_type": "manual"})
+        running.wait_first_build()
+        running.manual_schedules()
         specs = load_specs(running.env())
         for i in range(syncs):
             tenant = TENANTS[i % len(TENANTS)]
@@ -109,6 +106,7 @@ def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[
             done = max(newest(key) or 0.0 for key in expected)
             latencies.append(round(done - sync_end, 2))
             runs = [r for r in running.runs_since(started) if r.status.value == "SUCCESS"]
+            runs_per_sync.append(len(runs))
             for run in runs:
                 record = instance.get_run_record_by_id(run.run_id)
                 if record and record.start_time and record.end_time:
@@ -125,12 +123,45 @@ def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[
         f"{mode}_max_s": max(latencies) if latencies else None,
         f"{mode}_run_s": round(statistics.median(run_seconds), 2) if run_seconds else None,
         f"{mode}_latencies_s": latencies,
+        f"{mode}_runs_per_sync_p50": statistics.median(runs_per_sync) if runs_per_sync else None,
     }
 
 
-def run(out_dir: Path, scale: float = 0.0003, syncs: int = 20) -> dict[str, Any]:
+def run(
+    out_dir: Path,
+    scale: float = 0.0003,
+    syncs: int = 20,
+    modes: tuple[str, ...] = ("webhook", "polling"),
+) -> dict[str, Any]:
     """Both paths, ``syncs`` each; the CLI writes ``out_dir/latency.json``."""
     result: dict[str, Any] = {"syncs": syncs, "scale": scale, "poll_interval_s": POLL_INTERVAL_S}
-    for mode in ("webhook", "polling"):
+    for mode in modes:
         result |= measure(mode, syncs, scale)
     return result
+
+
+def main() -> None:
+    """``python -m benchmarks.latency [--syncs N] [--modes webhook polling]``."""
+    import argparse
+    import json
+    import os
+    from datetime import UTC
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.0003)
+    parser.add_argument("--syncs", type=int, default=20)
+    parser.add_argument("--modes", nargs="+", default=["webhook", "polling"])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    result = run(args.out, args.scale, args.syncs, tuple(args.modes))
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    result["machine"] = {"cores": os.cpu_count(), "memory_gb": round(pages / 2**30, 1)}
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    for key, value in sorted(result.items()):
+        print(f"{key:<28} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -199,33 +199,73 @@ def bench(
     / "benchmarks"
     / "results",
 ) -> None:
-    """Run benchmarks, print a table, and write ``OUT/NAME.json`` for each."""
+    """Run benchmarks, print a table, and write ``OUT/NAME.json`` for each.
+
+    ``all`` runs every benchmark the project has, one after the other under a progress bar, keeps
+    going when one fails (and exits non-zero at the end), then draws the plots and the report
+    (``OUT/plots/NAME.png``, ``OUT/report.md``; see ``benchmarks/report.py``).
+    """
     if scale is not None:
         _check_scale(scale)
-    selected = list(BENCHMARKS) if "all" in names else names
+    run_all = "all" in names
+    selected = list(BENCHMARKS) if run_all else names
     unknown = [n for n in selected if n not in BENCHMARKS]
     if unknown:
         raise _fail(f"unknown benchmark(s): {', '.join(unknown)}; choose from {BENCHMARKS}")
-    if "all" in names:
+    if run_all:
         selected = [n for n in BENCHMARKS if (REPO_ROOT / "benchmarks" / f"{n}.py").exists()]
     out.mkdir(parents=True, exist_ok=True)
     summary = Table(title="FieldForce benchmarks")
     summary.add_column("benchmark")
     summary.add_column("figures")
-    for name in selected:
-        module = _load_benchmark(name)
-        console.print(f"[bold]==> bench {name}[/]")
-        kwargs: dict[str, Any] = {"out_dir": out}
-        if scale is not None:
-            kwargs["scale"] = scale
-        result: dict[str, Any] = module.run(**kwargs)
-        result.setdefault("scale", scale)
-        result.setdefault("machine", _machine())
-        result.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
-        (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-        figures = {k: v for k, v in result.items() if k not in ("machine", "finished_at")}
-        summary.add_row(name, json.dumps(figures, default=str))
+    failed: list[str] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=len(selected) < 2,
+    ) as progress:
+        overall = progress.add_task("benchmarks", total=len(selected))
+        for name in selected:
+            progress.update(overall, description=f"bench {name}")
+            console.print(f"[bold]==> bench {name}[/]")
+            try:
+                result = _run_benchmark(name, out, scale)
+            except Exception as exc:
+                if not run_all:
+                    raise
+                # One broken benchmark must not cost the figures of all the others.
+                console.print(f"[bold red]bench {name} failed: {exc!r}[/]")
+                failed.append(name)
+                summary.add_row(name, f"FAILED: {exc!r}"[:500])
+            else:
+                figures = {k: v for k, v in result.items() if k not in ("machine", "finished_at")}
+                summary.add_row(name, json.dumps(figures, default=str))
+            progress.advance(overall)
     console.print(summary)
+    if run_all:
+        report = _load_benchmark("report")
+        plots = report.build(out)
+        console.print(f"Plots: {', '.join(str(p) for p in plots.values())}")
+        console.print(f"Report: {out / 'report.md'}")
+    if failed:
+        raise _fail(f"benchmark(s) failed: {', '.join(failed)}")
+
+
+def _run_benchmark(name: str, out: Path, scale: float | None) -> dict[str, Any]:
+    """Run one benchmark and write ``out/NAME.json`` with scale, machine and finish time."""
+    module = _load_benchmark(name)
+    kwargs: dict[str, Any] = {"out_dir": out}
+    if scale is not None:
+        kwargs["scale"] = scale
+    result: dict[str, Any] = module.run(**kwargs)
+    result.setdefault("scale", scale)
+    result.setdefault("machine", _machine())
+    result.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
 
 
 @app.command()
@@ -255,3 +295,7 @@ def generate(
 def secret() -> None:
     """Print a fresh random secret (for FIVETRAN_WEBHOOK_SECRET and friends)."""
     console.print(secrets.token_hex(32))
+
+
+if __name__ == "__main__":
+    app()

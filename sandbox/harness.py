@@ -138,6 +138,29 @@ class RunningPlatform:
             time.sleep(1.0)
         raise TimeoutError(f"the platform did not settle within {timeout_s}s ({self.logs()})")
 
+    def wait_first_build(self, timeout_s: float = 1800.0) -> None:
+        """Wait for automation's first build of every dbt asset, then for the platform to settle.
+
+        Quiet alone is not enough: on a busy machine the daemon can take longer than any quiet
+        period to load the code location and submit the first run.
+        """
+        built = [key for key, spec in load_specs(self.env()).items() if "dbt" in spec.kinds]
+        instance = self.instance()
+        self.wait_for(
+            lambda: all(instance.get_latest_materialization_event(key) for key in built),
+            timeout_s=timeout_s,
+            what="the first build of every dbt asset",
+        )
+        self.wait_quiet(quiet_s=30, timeout_s=900)
+
+    def manual_schedules(self) -> None:
+        """Switch every connector to manual, so nothing syncs unless the caller forces it."""
+        with self.fivetran() as client:
+            for connector_id in self.connectors():
+                client.patch(
+                    f"/v1/connectors/{connector_id}", json={"schedule_type": "manual"}
+                ).raise_for_status()
+
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
         """Poll ``predicate`` each second; fail naming ``what`` after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s

@@ -53,6 +53,8 @@ class LocalPlatform:
     with_change_stream: bool = True
     fivetran_mode: str = "webhook"
     """How Dagster learns of syncs: ``webhook`` (the receiver) or ``polling`` (a sensor)."""
+    poll_interval_s: float | None = None
+    """The polling sensor's interval (``FIVETRAN_POLL_INTERVAL_S``); None keeps the default."""
     supervisor: Supervisor = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +143,8 @@ class LocalPlatform:
                 "PAGERDUTY_EVENTS_URL": self.info["pagerduty_events_url"],
                 "PAGERDUTY_ROUTING_KEY": self.info["pagerduty_routing_key"],
             }
+        if self.poll_interval_s is not None:
+            env["FIVETRAN_POLL_INTERVAL_S"] = str(self.poll_interval_s)
         if "dagster_url" in self.info:
             env["DAGSTER_UI_URL"] = self.info["dagster_url"]
         return env
@@ -259,17 +263,12 @@ class LocalPlatform:
 
     def _prepare_dbt(self) -> None:
         """Parse the dbt project so Dagster loads from a current manifest (no parse at load)."""
-        import subprocess
+        from analytics_platform.transform.project import prepare_manifest
 
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet"],
-            cwd=REPO_ROOT / "dbt_fieldforce",
-            env={**os.environ, **self.env(), "DBT_PROFILES_DIR": str(REPO_ROOT / "dbt_fieldforce")},
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise LaunchError(f"dbt parse failed: {(result.stdout + result.stderr).strip()[-300:]}")
+        try:
+            prepare_manifest(env={**os.environ, **self.env()})
+        except RuntimeError as exc:
+            raise LaunchError(str(exc)[-300:]) from None
 
     def _start_webhook_receiver(self) -> None:
         """The production receiver, registered with the (local) Fivetran as an account webhook."""

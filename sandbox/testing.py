@@ -1,12 +1,15 @@
 """The whole test suite, as CI and the README run it: ``./fieldforce test``.
 
 Order is cheapest first so a style slip fails in seconds, not after the slow end-to-end tests:
-lint (ruff, sqlfluff) -> dbt manifest preparation -> pytest (unit, integration and e2e; all
-three always run, so none can go stale). Extra arguments go to pytest.
+lint (ruff, sqlfluff) -> dbt manifest preparation -> Chromium for the browser tests (installed
+with apt-get when missing: CI machines are fresh) -> pytest (unit, integration and e2e; all three
+always run, so none can go stale). Extra arguments go to pytest.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -15,6 +18,31 @@ from pathlib import Path
 from sandbox.stack import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt_fieldforce"
+# Debian's package, never Playwright's own download (it needs the internet); other distributions
+# name the same browser differently.
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def chromium_path() -> str | None:
+    """The Chromium the browser tests drive, or None when the machine has none."""
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def ensure_chromium() -> str | None:
+    """Install Chromium with apt-get when it is missing; return why not when that is impossible."""
+    if chromium_path():
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "no chromium binary on PATH: install it (e.g. `apt-get install chromium`) and rerun"
+    print("\n==> chromium: apt-get install -y chromium", flush=True)  # noqa: T201
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return (
+                f"`{' '.join(cmd)}` failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
+            )
+    return None if chromium_path() else "apt-get installed chromium but no binary is on PATH"
 
 
 def _step(title: str, argv: Sequence[str]) -> int:
@@ -42,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     dbt,
                     "parse",
                     "--quiet",
+                    # As runs invoke dbt: dbt keys partial parsing on the CLI's target.
+                    "--target",
+                    "local",
                     "--project-dir",
                     "dbt_fieldforce",
                     "--profiles-dir",
@@ -52,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for title, cmd in steps:
         if _step(title, cmd) != 0:
             failures.append(title)
+    if problem := ensure_chromium():
+        print(f"\nchromium: {problem}", flush=True)  # noqa: T201
+        failures.append("chromium")
     code = _step("pytest", [py, "-m", "pytest", *pytest_args])
     if code != 0:
         failures.append(f"pytest (exit {code})")

@@ -21,6 +21,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from analytics_platform.transform.partitions import (
+    PARTITIONED_MODELS,
     backfill_policy,
     daily_partitions,
     dbt_build_args,
@@ -29,8 +30,8 @@ from analytics_platform.transform.partitions import (
 from analytics_platform.transform.project import dbt_project
 from analytics_platform.transform.translator import FieldForceDbtTranslator
 
-PARTITIONED_FACTS = "fct_jobs fct_revenue int_technician_daily_metrics"
-"""Incremental facts with a daily partition (``min_date``/``max_date`` windows)."""
+PARTITIONED_FACTS = " ".join(PARTITIONED_MODELS)
+"""The dbt selection of the daily-partitioned incremental facts."""
 
 WAREHOUSE_TAGS = {"fieldforce/warehouse": "dbt"}
 """Run tag the run queue limits to one at a time: dbt runs never collide on the warehouse."""

@@ -16,6 +16,13 @@ import dagster as dg
 FIRST_DAY = os.environ.get("FIELDFORCE_FIRST_PARTITION_DATE", "2026-01-01")
 """The data's first day (the source estate's history starts here; override per deployment)."""
 
+PARTITIONED_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
+"""The incremental facts with a daily partition (``min_date``/``max_date`` windows)."""
+PARTITION_TAG = "fieldforce/partitions"
+"""Asset tag on the partitioned facts, so automation conditions can select them."""
+PARTITIONED = dg.AssetSelection.tag(PARTITION_TAG, "daily")
+"""The partitioned facts: they build in runs of their own (one partition per run)."""
+
 daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 backfill_policy = dg.BackfillPolicy.single_run()
 

@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from analytics_platform.automation import cron_condition, table_condition, view_condition
+from analytics_platform.transform.partitions import PARTITION_TAG, PARTITIONED, PARTITIONED_MODELS
 
 DEFAULT_OWNER = "team:analytics-engineering"
 
@@ -66,6 +67,15 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
             return [owner]
         return [DEFAULT_OWNER]
 
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        """The dbt tags, plus the partition tag on the daily facts (automation selects it)."""
+        tags = dict(super().get_tags(dbt_resource_props))
+        if dbt_resource_props["resource_type"] == "model" and (
+            dbt_resource_props["name"] in PARTITIONED_MODELS
+        ):
+            tags[PARTITION_TAG] = "daily"
+        return tags
+
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
@@ -82,4 +92,5 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
             "ephemeral",
         ):
             return view_condition()
-        return table_condition()
+        partitioned = dbt_resource_props["name"] in PARTITIONED_MODELS
+        return table_condition(PARTITIONED, is_partitioned=partitioned)

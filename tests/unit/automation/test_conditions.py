@@ -114,6 +114,19 @@ def test_stale_roots_catch_an_update_that_landed_during_the_run() -> None:
     assert stale_roots(reads, states, active=[]) == [TABLE]
     # While a run for the table is queued or running, nothing more is requested.
     assert stale_roots(reads, states, active=[TABLE]) == []
+    # An update younger than the grace period is eager's: the net does not race it.
+    assert stale_roots(reads, states, active=[], settled_before=109) == []
+    assert stale_roots(reads, states, active=[], settled_before=110) == [TABLE]
+    # ... nor while a chain of runs is still passing a change down: the mart reads the source
+    # (stale since t=110) and a table that its own run just rebuilt.
+    reads = {MART: [SOURCE, TABLE]}
+    states = {
+        SOURCE: AssetState(last_update=110, last_run_start=None),
+        TABLE: AssetState(last_update=170, last_run_start=150, run_id="r2"),
+        MART: AssetState(last_update=131, last_run_start=100, run_id="r1"),
+    }
+    assert stale_roots(reads, states, active=[], settled_before=160) == []
+    assert stale_roots(reads, states, active=[], settled_before=170) == [MART]
 
 
 def test_stale_roots_ignore_updates_read_in_the_same_run_and_older_ones() -> None:
@@ -130,3 +143,120 @@ def test_stale_roots_ignore_updates_read_in_the_same_run_and_older_ones() -> Non
     # ... unless the table was rebuilt after the mart's run started.
     states[TABLE] = AssetState(last_update=210, last_run_start=205, run_id="r3")
     assert stale_roots(reads, states, active=[]) == [MART]
+
+
+def test_child_of_a_partitioned_fact_builds_once_its_latest_partition_exists() -> None:
+    """Automation builds a fact's latest partition only; the history is a backfill's job.
+
+    Vanilla ``any_deps_missing()`` counts every unbuilt historical partition as a missing
+    dependency, so a report over the fact would never get its first build (seen under the
+    daemon: ``pipeline_status`` and the executive reports stayed missing forever).
+    """
+    daily = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+    fact = dg.AssetKey(["marts", "core", "fct_daily"])
+    report = dg.AssetKey(["marts", "executive", "rpt_daily"])
+
+    @dg.asset(key=fact, deps=[SOURCE], partitions_def=daily, automation_condition=table_condition())
+    def fact_asset() -> None: ...
+
+    @dg.asset(key=report, deps=[fact], automation_condition=table_condition())
+    def report_asset() -> None: ...
+
+    defs = dg.Definitions(assets=[dg.AssetSpec(SOURCE), fact_asset, report_asset])
+    instance = dg.DagsterInstance.ephemeral()
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    instance.report_runless_asset_event(dg.AssetMaterialization(SOURCE))
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now)
+    assert result.get_num_requested(fact) == 1  # the latest partition only
+    assert result.get_requested_partitions(fact) == {"2026-02-28"}
+    dg.materialize([fact_asset], instance=instance, partition_key="2026-02-28")
+
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert result.get_num_requested(report) == 1
+    assert result.get_num_requested(fact) == 0
+
+
+def test_a_sync_through_a_partitioned_fact_builds_every_asset_once_in_order() -> None:
+    """A fact's run is a run of its own (its partition): neighbours must wait for it.
+
+    Without that, a table and the fact it feeds are requested in the same tick (two runs in
+    any order: the fact may read the old table and build again), and a report that reads
+    both the fact and an independently synced table builds before the fact and after it.
+    """
+    daily = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+    fact = dg.AssetKey(["marts", "core", "fct_daily"])
+    report = dg.AssetKey(["marts", "ops", "rpt_status"])
+    partitioned = dg.AssetSelection.assets(fact)
+
+    @dg.asset(key=VIEW, deps=[SOURCE], group_name="staging", automation_condition=view_condition())
+    def view() -> None: ...
+
+    @dg.asset(
+        key=OTHER_VIEW,
+        deps=[OTHER_SOURCE],
+        group_name="staging",
+        automation_condition=view_condition(),
+    )
+    def other_view() -> None: ...
+
+    @dg.asset(key=TABLE, deps=[VIEW], automation_condition=table_condition(partitioned))
+    def table() -> None: ...
+
+    @dg.asset(
+        key=fact,
+        deps=[TABLE, VIEW],
+        partitions_def=daily,
+        automation_condition=table_condition(partitioned, is_partitioned=True),
+    )
+    def fact_asset() -> None: ...
+
+    @dg.asset(
+        key=report, deps=[fact, OTHER_VIEW], automation_condition=table_condition(partitioned)
+    )
+    def report_asset() -> None: ...
+
+    defs = dg.Definitions(
+        assets=[
+            dg.AssetSpec(SOURCE),
+            dg.AssetSpec(OTHER_SOURCE),
+            view,
+            other_view,
+            table,
+            fact_asset,
+            report_asset,
+        ]
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    latest = "2026-02-28"
+    for key in (SOURCE, OTHER_SOURCE):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    dg.materialize([view, other_view, table, report_asset], instance=instance)
+    dg.materialize([fact_asset], instance=instance, partition_key=latest)
+    dg.materialize([report_asset], instance=instance)
+    cursor = None
+
+    def tick() -> set[dg.AssetKey]:
+        nonlocal cursor
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=cursor, evaluation_time=now
+        )
+        cursor = result.cursor
+        return {
+            key for key in (VIEW, OTHER_VIEW, TABLE, fact, report) if result.get_num_requested(key)
+        }
+
+    assert tick() == set()  # settled
+    # Both sources sync together.
+    for key in (SOURCE, OTHER_SOURCE):
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    assert tick() == {TABLE}  # the fact waits for the table; the report waits for the fact
+    dg.materialize([table], instance=instance)
+    assert tick() == {fact}
+    dg.materialize([fact_asset], instance=instance, partition_key=latest)
+    assert tick() == {report}
+    dg.materialize([report_asset], instance=instance)
+    assert tick() == set()
+    assert tick() == set()
