@@ -1,8 +1,9 @@
 """The Dagster UI, driven in a real (headless) Chromium against the running local platform.
 
 What a data engineer does on day one, through the same pages: follow the lineage from a
-Fivetran connector table to a Sigma dashboard, materialize an asset with a click, backfill a
-range of days as one run, and read a mart's freshness policy and data-quality checks. Each
+Fivetran connector table to a Sigma dashboard, materialize an asset with a click, and read a
+mart's freshness policy and data-quality checks (a backfill launched from the UI dialog is not
+covered yet: the GraphQL backfill is, in ``test_backfill_daemon.py``). Each
 test waits on what the page or the daemon's instance shows, never for a fixed time, and
 saves a screenshot under ``docs/screenshots/`` (the README shows the best of them).
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import dagster as dg
 import pytest
@@ -36,9 +36,6 @@ RUN_TIMEOUT_S = 300.0
 CONNECTOR_TABLE = "fivetran/fivetran_postgres_bu_north/jobs"
 DASHBOARD = "sigma/operations_dashboard"
 CHEAP_ASSET = dg.AssetKey(["marts", "core", "dim_date"])
-PARTITIONED_FACT = dg.AssetKey(["marts", "core", "fct_jobs"])
-BACKFILL_DAYS = ("2026-02-02", "2026-02-06")
-BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 MART = "marts/core/dim_customers"
 MART_CHECK = "unique_dim_customers_customer_id"
 
@@ -92,23 +89,6 @@ def _wait_finished(platform: RunningPlatform, run_id: str) -> dg.DagsterRunStatu
         lambda: _run_status(platform, run_id) in finished, RUN_TIMEOUT_S, f"run {run_id}"
     )
     return _run_status(platform, run_id)
-
-
-def _backfill(platform: RunningPlatform, backfill_id: str) -> dict[str, Any]:
-    return platform.graphql(
-        """
-        query Backfill($id: String!) {
-          partitionBackfillOrError(backfillId: $id) {
-            ... on PartitionBackfill {
-              status
-              numPartitions
-              runs(limit: 100) { runId status tags { key value } }
-            }
-          }
-        }
-        """,
-        {"id": backfill_id},
-    )["partitionBackfillOrError"]
 
 
 def test_lineage_runs_from_a_connector_table_through_dbt_to_a_sigma_dashboard(
