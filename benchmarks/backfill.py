@@ -42,8 +42,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,8 +49,10 @@ from typing import Any
 import dagster as dg
 
 from sandbox.backfills import DBT, PROJECT_DIR, dbt_full_refresh, snapshot_warehouse
+from sandbox.environ import environ
 from sandbox.fivetran.config import SourceSettings
 from sandbox.fivetran.service import FivetranService, SyncRequest
+from sandbox.provenance import git_sha, machine
 from sandbox.sources.estate import Estate
 from sandbox.warehouse_checksums import PARTITIONED_FACTS, connect_read_only, fact_checksums
 
@@ -62,39 +62,13 @@ DEFAULT_SCALE = 0.02
 """200 k jobs over the 90-day history, 1 M GPS events a day: built and measured in minutes."""
 
 
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=REPO
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-@contextmanager
-def _warehouse_env(warehouse: Path) -> Iterator[None]:
+def _warehouse_env(warehouse: Path) -> dict[str, str]:
     """Point the dbt profile (read by the dbt subprocess Dagster starts) at ``warehouse``."""
-    values = {
+    return {
         "FIELDFORCE_WAREHOUSE_PATH": str(warehouse),
         "DBT_TARGET": "local",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def land(home: Path, scale: float) -> tuple[Path, dict[str, int]]:
@@ -149,14 +123,11 @@ def dbt_build_project(warehouse: Path, workdir: Path) -> float:
 
 def backfill_in_one_run(warehouse: Path) -> dict[str, Any]:
     """Backfill every partition of the facts as one run, tagged as the daemon tags it."""
-    from dagster_dbt import DbtCliResource
-
     from analytics_platform.transform.project import prepare_manifest
 
     prepare_manifest()  # definitions load from a prepared manifest, as `fieldforce up` makes it
-    from analytics_platform.transform.assets import dbt_executable, dbt_partitioned_facts
+    from analytics_platform.transform.assets import dbt_partitioned_facts, dbt_resource
     from analytics_platform.transform.partitions import daily_partitions
-    from analytics_platform.transform.project import dbt_project
 
     partitions = daily_partitions.get_partition_keys()
     backfill_id = f"bench-{uuid.uuid4().hex[:8]}"
@@ -166,8 +137,8 @@ def backfill_in_one_run(warehouse: Path) -> dict[str, Any]:
         "dagster/asset_partition_range_end": partitions[-1],
     }
     instance = dg.DagsterInstance.ephemeral()
-    resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
-    with _warehouse_env(warehouse):
+    resource = dbt_resource()
+    with environ(_warehouse_env(warehouse)):
         started = time.perf_counter()
         result = dg.materialize(
             [dbt_partitioned_facts], resources={"dbt": resource}, instance=instance, tags=tags
@@ -179,9 +150,7 @@ def backfill_in_one_run(warehouse: Path) -> dict[str, Any]:
     model_seconds: dict[str, float] = {}
     partitions_done: dict[str, set[str]] = {}
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization is None:
-            continue
+        materialization = event.materialization
         name = materialization.asset_key.path[-1]
         partitions_done.setdefault(name, set()).add(str(materialization.partition))
         duration = materialization.metadata.get("Execution Duration")
@@ -266,8 +235,8 @@ def run(out_dir: Path, scale: float = DEFAULT_SCALE) -> dict[str, Any]:
             "full_refresh_s is plain `dbt build --full-refresh` of the same facts."
         ),
         "scale": scale,
-        "machine": _machine(),
-        "git_sha": _git_sha(),
+        "machine": machine(),
+        "git_sha": git_sha(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out_dir / "backfill.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -93,6 +93,9 @@ from typing import Any
 
 import dagster as dg
 
+from sandbox.environ import environ
+from sandbox.provenance import machine
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO / "dbt_fieldforce"
 
@@ -262,20 +265,6 @@ class Invocation:
 # ---------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _dbt_env(warehouse: Path, schema: str) -> dict[str, str]:
     """The ``ci`` target: every model lands in ``ci_<schema>_<layer>`` of the given warehouse."""
     return {
@@ -307,7 +296,7 @@ class Dbt:
             str(work / "logs"),
         ]
         self.env = _dbt_env(warehouse, schema)
-        with _environ(self.env):
+        with environ(self.env):
             result = dbtRunner().invoke(["parse", "--quiet", *self.flags])
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
@@ -329,7 +318,7 @@ class Dbt:
             "--no-write-json",
             *self.flags,
         ]
-        with _environ(self.env):
+        with environ(self.env):
             started = time.perf_counter()
             try:
                 result = self._runner.invoke(argv)
@@ -674,7 +663,7 @@ class Automation(Strategy):
 def load_definitions(env: Mapping[str, str]) -> dg.Definitions:
     """The code location's definitions, built in this process against ``env``."""
     fresh = "analytics_platform.definitions" not in sys.modules
-    with _environ(env), warnings.catch_warnings():
+    with environ(env), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         module = importlib.import_module("analytics_platform.definitions")
         # A first import has just built them with this environment; otherwise build again.
@@ -739,11 +728,6 @@ def summarize(
 # ---------------------------------------------------------------------------------------------
 # The replay
 # ---------------------------------------------------------------------------------------------
-
-
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
 
 
 @contextlib.contextmanager
@@ -907,7 +891,7 @@ def run(
             "replay_phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
             "runtime_s": round(time.perf_counter() - began, 1),
             "scale": scale,
-            "machine": _machine(),
+            "machine": machine(),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         a, b, c = (result[f"{n}_builds"] for n in STRATEGIES)

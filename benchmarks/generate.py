@@ -8,37 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.provenance import git_sha, machine
 from sandbox.sources.estate import Estate
 
 SYSTEMS = ("jobs_db", "salesforce", "quickbooks", "servicetitan", "telematics", "sheets")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-
-
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count(), "memory_gb": round(pages / 2**30, 1)}
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).parent,
-        )
-    except OSError:
-        return None
-    return out.stdout.strip() or None
 
 
 def run(
@@ -84,8 +64,8 @@ def run(
     result.update(
         scale=scale,
         seed=seed,
-        machine=_machine(),
-        git_sha=_git_sha(),
+        machine=machine(),
+        git_sha=git_sha(),
         finished_at=datetime.now(UTC).isoformat(),
     )
     (out_dir / "generate.json").write_text(json.dumps(result, indent=2) + "\n")

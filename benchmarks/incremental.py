@@ -35,6 +35,7 @@ from typing import Any
 
 import duckdb
 
+from sandbox.provenance import git_sha, machine
 from tests.integration.dbt.raw_fixture import all_tables, table_columns
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,21 +46,6 @@ DEMO_SCALE = 0.001
 TENANTS = ("bu_north", "bu_south")
 ID_OFFSET = 100_000_000
 MINUTES_PER_YEAR = 365 * 24 * 60
-
-
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=REPO
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def synthesize(path: Path, jobs_rows: int, invoices: bool) -> None:
@@ -238,8 +224,8 @@ def run(
         "project_build_s": round(project_build_s, 2),
         "project_build_jobs_rows": int(SDD_JOBS * DEMO_SCALE),
         "scale": scale,
-        "machine": _machine(),
-        "git_sha": _git_sha(),
+        "machine": machine(),
+        "git_sha": git_sha(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out_dir / "incremental.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -28,26 +26,12 @@ from typing import Any
 from sandbox.fivetran import minisource
 from sandbox.fivetran.config import SourceSettings
 from sandbox.fivetran.service import FivetranService, SyncRequest
+from sandbox.provenance import git_sha, machine
 from sandbox.sources import catalog
 from sandbox.sources.postgres import PostgresCluster
 
 SDD_GPS_EVENTS_PER_DAY = 50_000_000
 SDD_JOBS_DB_ROWS = 10_000_000
-
-
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
@@ -120,8 +104,8 @@ def run(
         "gps_batches": min(24, events),
         "gps_generate_seconds": round(gen_s, 2),
         "scale": scale,
-        "machine": _machine(),
-        "git_sha": _git_sha(),
+        "machine": machine(),
+        "git_sha": git_sha(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ import psycopg
 from sandbox.harness import RunningPlatform, load_specs, rebuilt_by
 from sandbox.launcher import LocalPlatform
 from sandbox.ports import free_port
+from sandbox.provenance import git_sha, machine
 from sandbox.sources import catalog
 
 TENANTS = ("bu_north", "bu_south")
@@ -144,7 +145,6 @@ def main() -> None:
     """``python -m benchmarks.latency [--syncs N] [--modes webhook polling]``."""
     import argparse
     import json
-    import os
     from datetime import UTC
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -154,8 +154,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     result = run(args.out, args.scale, args.syncs, tuple(args.modes))
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    result["machine"] = {"cores": os.cpu_count(), "memory_gb": round(pages / 2**30, 1)}
+    result["machine"] = machine()
+    result["git_sha"] = git_sha()
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

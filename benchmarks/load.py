@@ -42,6 +42,7 @@ import httpx
 
 from sandbox.fivetran.service import start_service
 from sandbox.ports import free_port
+from sandbox.provenance import git_sha, machine
 from sandbox.sources.estate import Estate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,21 +93,6 @@ print(json.dumps({
     "profiled": found,
 }))
 """
-
-
-def _machine() -> dict[str, Any]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {"cores": os.cpu_count() or 1, "memory_gb": round(pages / 2**30, 1)}
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=REPO
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def floor_module(assets: int, checks: int = 0) -> str:
@@ -188,13 +174,6 @@ def _manual_connectors(port: int) -> int:
     return len(items)
 
 
-def _prepare_manifest(env: dict[str, str]) -> None:
-    """``dbt parse`` as ``fieldforce up`` does: definitions load from a prepared manifest."""
-    from analytics_platform.transform.project import prepare_manifest
-
-    prepare_manifest(env=env)
-
-
 def _profile(env: dict[str, str]) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-c", PROFILE_SCRIPT],
@@ -240,7 +219,10 @@ def run(out_dir: Path, scale: float = 0.0003, repeats: int = 5) -> dict[str, Any
         dagster_home = home / "dagster"
         dagster_home.mkdir()
         env = _platform_env(home, port, dagster_home)
-        _prepare_manifest(env)
+        # `dbt parse` as `fieldforce up` does: definitions load from a prepared manifest.
+        from analytics_platform.transform.project import prepare_manifest
+
+        prepare_manifest(env=env)
         profile = _profile(env)
         assets, checks = profile["assets"], profile["asset_checks"]
         floor_dir = home / "floor"
@@ -291,8 +273,8 @@ def run(out_dir: Path, scale: float = 0.0003, repeats: int = 5) -> dict[str, Any
         "profile_build_defs_warm_s": round(profile["build_defs_warm_s"], 2),
         **{f"profile_{key}": round(value, 2) for key, value in sorted(profiled.items())},
         "scale": scale,
-        "machine": _machine(),
-        "git_sha": _git_sha(),
+        "machine": machine(),
+        "git_sha": git_sha(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out_dir / "load.json").write_text(json.dumps(result, indent=2) + "\n")

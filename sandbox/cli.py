@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import platform
 import secrets
 import signal
 import sys
@@ -28,6 +26,7 @@ from rich.table import Table
 
 from sandbox.launcher import LaunchError, LocalPlatform
 from sandbox.ports import PortInUseError
+from sandbox.provenance import machine
 from sandbox.stack import REPO_ROOT, fieldforce_home
 
 app = typer.Typer(
@@ -161,22 +160,6 @@ def _print_urls(info: dict[str, Any], home: Path) -> None:
     console.print("Press Ctrl-C to stop everything.")
 
 
-def _machine() -> dict[str, Any]:
-    mem_kb = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "memory_gb": round(mem_kb / 1024 / 1024, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
 def _load_benchmark(name: str) -> ModuleType:
     path = REPO_ROOT / "benchmarks" / f"{name}.py"
     if not path.exists():
@@ -262,7 +245,7 @@ def _run_benchmark(name: str, out: Path, scale: float | None) -> dict[str, Any]:
         kwargs["scale"] = scale
     result: dict[str, Any] = module.run(**kwargs)
     result.setdefault("scale", scale)
-    result.setdefault("machine", _machine())
+    result.setdefault("machine", machine())
     result.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
     (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result

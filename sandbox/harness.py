@@ -19,6 +19,7 @@ import dagster as dg
 import httpx
 from dagster._core.instance.ref import InstanceRef
 
+from sandbox.environ import environ
 from sandbox.launcher import LocalPlatform
 
 ACTIVE = [
@@ -182,23 +183,13 @@ def _utc(epoch: float) -> datetime:
 def load_specs(env: dict[str, str]) -> dict[dg.AssetKey, dg.AssetSpec]:
     """The code location's asset specs, loaded in this process with a platform's environment."""
     import importlib
-    import os
     import warnings
 
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            module = importlib.import_module("analytics_platform.definitions")
-            defs = module.build_defs()
-        return {spec.key: spec for spec in defs.resolve_all_asset_specs()}
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with environ(env), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = importlib.import_module("analytics_platform.definitions")
+        defs = module.build_defs()
+    return {spec.key: spec for spec in defs.resolve_all_asset_specs()}
 
 
 def rebuilt_by(
