@@ -158,7 +158,15 @@ def main() -> None:
     result["git_sha"] = git_sha()
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latency.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    path = args.out / "latency.json"
+    if path.exists():
+        # One path at a time (two stacks never share the two cores): keep the other path's
+        # figures when they were measured with the same syncs and scale.
+        earlier = json.loads(path.read_text())
+        if (earlier.get("syncs"), earlier.get("scale")) == (args.syncs, args.scale):
+            kept = {k: v for k, v in earlier.items() if not k.startswith(tuple(args.modes))}
+            result = kept | result
+    path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     for key, value in sorted(result.items()):
         print(f"{key:<28} {value}")
 
