@@ -44,8 +44,9 @@ What is simulated:
   sync ends first (a trailing debounce, blind to syncs in flight). ``automation`` is released
   as the webhook receiver's ``Debouncer`` releases it (held while a sync is in flight, then
   ``QUIET_S`` of quiet), evaluated at the next ``dbt__automation_sensor`` tick (every
-  ``SENSOR_INTERVAL_S``) plus the evaluation's real wall time; Dagster's run launch (~2 s,
-  measured by ``bench latency``) is not added.
+  ``SENSOR_INTERVAL_S``) plus the evaluation's real wall time. Dagster's run launches are not
+  added (under the daemon a Jobs DB sync is three runs, each ~6 s from queued to started:
+  ``bench latency`` measures that path; this replay compares what the strategies rebuild).
 * Inputs. Syncs land once, in one warehouse; each strategy builds the project into schemas of
   its own there (dbt's ``ci`` target: ``ci_<strategy>_<layer>``, the same models, materializations
   and SQL as ``local``; only the schema names differ), so all three read the very same raw
