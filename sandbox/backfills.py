@@ -154,6 +154,21 @@ def run_backfill(
     return wait_for_backfill(platform, backfill_id, launched_at, timeout_s)
 
 
+def materialized_partitions(platform: RunningPlatform, run: dg.DagsterRun) -> dict[str, list]:
+    """Per asset (last key segment): the sorted partitions ``run`` materialized."""
+    logs = platform.instance().all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    by_asset: dict[str, list] = {}
+    for entry in logs:
+        materialization = entry.asset_materialization
+        assert materialization is not None
+        by_asset.setdefault(materialization.asset_key.path[-1], []).append(
+            materialization.partition
+        )
+    return {name: sorted(parts) for name, parts in by_asset.items()}
+
+
 def snapshot_warehouse(live: Path, dest: Path) -> None:
     """Copy the DuckDB file (and any WAL) while a read-only connection holds writers off."""
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -124,10 +124,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     yield from _stream(context, dbt, dbt_build_args())
 
 
+VENV_DBT = Path(sys.executable).parent / "dbt"
+"""The ``dbt`` installed next to this interpreter: this environment's dbt-core."""
+
+
 def dbt_executable() -> str:
     """``dbt`` on PATH, else the one installed next to this interpreter (an unactivated venv)."""
-    sibling = Path(sys.executable).parent / "dbt"
-    return shutil.which("dbt") or (str(sibling) if sibling.exists() else "dbt")
+    return shutil.which("dbt") or (str(VENV_DBT) if VENV_DBT.exists() else "dbt")
 
 
 class FieldForceDbtCliResource(DbtCliResource):
@@ -148,8 +151,7 @@ class FieldForceDbtCliResource(DbtCliResource):
 
 def _is_this_environments_dbt(executable: str) -> bool:
     resolved = shutil.which(executable)
-    sibling = Path(sys.executable).parent / "dbt"
-    return resolved is not None and sibling.exists() and Path(resolved).samefile(sibling)
+    return resolved is not None and VENV_DBT.exists() and Path(resolved).samefile(VENV_DBT)
 
 
 def dbt_resource() -> DbtCliResource:

@@ -19,6 +19,7 @@ import pytest
 from sandbox.backfills import (
     BackfillOutcome,
     dbt_full_refresh,
+    materialized_partitions,
     partitioned_assets,
     run_backfill,
     snapshot_warehouse,
@@ -93,20 +94,6 @@ def _one_successful_range_run(outcome: BackfillOutcome, keys: list[dg.AssetKey])
     return run
 
 
-def _materialized_partitions(platform: RunningPlatform, run: dg.DagsterRun) -> dict[str, list]:
-    logs = platform.instance().all_logs(
-        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    )
-    by_asset: dict[str, list] = {}
-    for entry in logs:
-        materialization = entry.asset_materialization
-        assert materialization is not None
-        by_asset.setdefault(materialization.asset_key.path[-1], []).append(
-            materialization.partition
-        )
-    return {name: sorted(parts) for name, parts in by_asset.items()}
-
-
 def _window_rows_written_since(platform: RunningPlatform, since: float) -> dict[str, list[int]]:
     """Per fact: [rows in the window, of them rows dbt wrote at or after ``since``]."""
     stamp = datetime.fromtimestamp(since, tz=UTC).replace(tzinfo=None)
@@ -138,7 +125,7 @@ def test_backfill_is_one_run_equal_to_a_full_refresh_and_idempotent(
 
     first = _backfill(running_platform, partitioned_keys)
     run = _one_successful_range_run(first, partitioned_keys)
-    assert _materialized_partitions(running_platform, run) == {
+    assert materialized_partitions(running_platform, run) == {
         name: PARTITIONS for name in FACT_MODELS
     }
     # Every row of the window was rewritten by this backfill, and they are the full refresh's.
