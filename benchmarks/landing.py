@@ -41,9 +41,13 @@ def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
     return entry
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+"""Where the CLI writes benchmark JSON by default."""
+
+
 def run(
-    scale: float,
-    out_dir: Path,
+    scale: float = 1.0,
+    out_dir: Path = RESULTS,
     gps_events: int | None = None,
     initial_rows_per_table: int | None = None,
     work_dir: Path | None = None,
