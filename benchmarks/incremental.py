@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -35,12 +34,13 @@ from typing import Any
 
 import duckdb
 
+from analytics_platform.transform.project import VENV_DBT
 from sandbox.provenance import git_sha, machine
 from tests.integration.dbt.raw_fixture import all_tables, table_columns
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO / "dbt_fieldforce"
-DBT = str(Path(sys.executable).parent / "dbt")
+DBT = str(VENV_DBT)
 SDD_JOBS = 10_000_000
 DEMO_SCALE = 0.001
 TENANTS = ("bu_north", "bu_south")

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +20,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from analytics_platform.transform.project import VENV_DBT
 from sandbox.harness import RunningPlatform
 from sandbox.stack import REPO_ROOT
 from sandbox.warehouse_checksums import connect_read_only
 
 PROJECT_DIR = REPO_ROOT / "dbt_fieldforce"
-DBT = str(Path(sys.executable).parent / "dbt")
+DBT = str(VENV_DBT)
 
 ASSET_NODES = """
 query PartitionedAssets {

@@ -13,7 +13,6 @@ block downstream models (dbt skips them), warn-severity tests do not.
 
 import importlib.metadata
 import shutil
-import sys
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +29,7 @@ from analytics_platform.transform.partitions import (
     dbt_build_args,
     window_vars,
 )
-from analytics_platform.transform.project import dbt_project
+from analytics_platform.transform.project import VENV_DBT, dbt_project
 from analytics_platform.transform.translator import FieldForceDbtTranslator
 
 PARTITIONED_FACTS = " ".join(PARTITIONED_MODELS)
@@ -122,10 +121,6 @@ def dbt_snapshots(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Ite
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging views, intermediate and mart tables of the FieldForce project."""
     yield from _stream(context, dbt, dbt_build_args())
-
-
-VENV_DBT = Path(sys.executable).parent / "dbt"
-"""The ``dbt`` installed next to this interpreter: this environment's dbt-core."""
 
 
 def dbt_executable() -> str:

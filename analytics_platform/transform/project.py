@@ -17,6 +17,9 @@ from dagster_dbt import DbtProject
 
 from analytics_platform.settings import DBT_PROJECT_DIR
 
+VENV_DBT = Path(sys.executable).parent / "dbt"
+"""The ``dbt`` installed next to this interpreter: this environment's dbt-core."""
+
 
 def dbt_target(env: Mapping[str, str] | None = None) -> str:
     """The dbt target: ``DBT_TARGET`` or ``snowflake`` in prod, ``local`` otherwise."""
@@ -49,7 +52,7 @@ def prepare_manifest(
     environ = dict(os.environ if env is None else env)
     target = dbt_target(environ)
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--target", target],
+        [str(VENV_DBT), "parse", "--quiet", "--target", target],
         cwd=project_dir,
         env={**environ, "DBT_PROFILES_DIR": str(project_dir)},
         capture_output=True,
