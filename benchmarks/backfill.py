@@ -52,7 +52,7 @@ from sandbox.backfills import DBT, PROJECT_DIR, dbt_full_refresh, snapshot_wareh
 from sandbox.environ import environ
 from sandbox.fivetran.config import SourceSettings
 from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from sandbox.sources.estate import Estate
 from sandbox.warehouse_checksums import PARTITIONED_FACTS, connect_read_only, fact_checksums
 
@@ -250,7 +250,7 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     run(args.out, args.scale)
 

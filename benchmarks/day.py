@@ -95,7 +95,7 @@ from typing import Any
 import dagster as dg
 
 from sandbox.environ import environ
-from sandbox.provenance import machine
+from sandbox.provenance import RESULTS_DIR, machine
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO / "dbt_fieldforce"
@@ -746,7 +746,7 @@ def _clock(seconds: float) -> str:
 
 
 def run(
-    out_dir: Path | str = REPO / "benchmarks" / "results",
+    out_dir: Path | str = RESULTS_DIR,
     scale: float = DEFAULT_SCALE,
     hours: float = DEFAULT_HOURS,
     keep: bool = False,
@@ -916,7 +916,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
     parser.add_argument("--hours", type=float, default=DEFAULT_HOURS)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
     result = run(args.out, args.scale, args.hours, args.keep)

@@ -14,15 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from sandbox.sources.estate import Estate
 
 SYSTEMS = ("jobs_db", "salesforce", "quickbooks", "servicetitan", "telematics", "sheets")
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
 def run(
-    scale: float = 0.05, out_dir: Path = DEFAULT_OUT, seed: int = 42, keep: bool = False
+    scale: float = 0.05, out_dir: Path = RESULTS_DIR, seed: int = 42, keep: bool = False
 ) -> dict[str, Any]:
     """Bring a fresh estate up at ``scale`` and report rows and throughput per system.
 
@@ -89,7 +88,7 @@ def _print_table(result: dict[str, Any]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=0.05)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep", action="store_true", help="keep the generated estate")
     arguments = parser.parse_args()
     run(arguments.scale, arguments.out, keep=arguments.keep)

@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from analytics_platform.transform.project import VENV_DBT
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from tests.integration.dbt.raw_fixture import all_tables, table_columns
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,9 +184,7 @@ def dbt(workdir: Path, warehouse: Path, *args: str) -> tuple[float, dict[str, fl
     return wall, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
 
 
-def run(
-    scale: float = 1.0, out_dir: Path | str = REPO / "benchmarks" / "results"
-) -> dict[str, Any]:
+def run(scale: float = 1.0, out_dir: Path | str = RESULTS_DIR) -> dict[str, Any]:
     """Time fct_jobs incremental vs full refresh at 10 M x scale jobs; write incremental.json."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +237,7 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="fct_jobs incremental vs full refresh benchmark.")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 10 M jobs (SDD volume)")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     run(args.scale, args.out)
 

@@ -26,7 +26,7 @@ from typing import Any
 from sandbox.fivetran import minisource
 from sandbox.fivetran.config import SourceSettings
 from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from sandbox.sources import catalog
 from sandbox.sources.postgres import PostgresCluster
 
@@ -41,13 +41,9 @@ def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
     return entry
 
 
-RESULTS = Path(__file__).resolve().parent / "results"
-"""Where the CLI writes benchmark JSON by default."""
-
-
 def run(
     scale: float = 1.0,
-    out_dir: Path = RESULTS,
+    out_dir: Path = RESULTS_DIR,
     gps_events: int | None = None,
     initial_rows_per_table: int | None = None,
     work_dir: Path | None = None,
@@ -131,7 +127,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--gps-events", type=int)
     parser.add_argument("--initial-rows-per-table", type=int)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--work-dir", type=Path)
     args = parser.parse_args()
     run(args.scale, args.out, args.gps_events, args.initial_rows_per_table, args.work_dir)

@@ -29,7 +29,7 @@ import psycopg
 from sandbox.harness import RunningPlatform, load_specs, rebuilt_by
 from sandbox.launcher import LocalPlatform
 from sandbox.ports import free_port
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from sandbox.sources import catalog
 
 TENANTS = ("bu_north", "bu_south")
@@ -151,7 +151,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.0003)
     parser.add_argument("--syncs", type=int, default=20)
     parser.add_argument("--modes", nargs="+", default=["webhook", "polling"])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     result = run(args.out, args.scale, args.syncs, tuple(args.modes))
     result["machine"] = machine()

@@ -42,7 +42,7 @@ import httpx
 
 from sandbox.fivetran.service import start_service
 from sandbox.ports import free_port
-from sandbox.provenance import git_sha, machine
+from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from sandbox.sources.estate import Estate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -289,7 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.0003)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     run(args.out, args.scale, args.repeats)
 

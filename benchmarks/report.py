@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from sandbox.provenance import RESULTS_DIR
+
 ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
 TARGETS = {
     "generate": "—",
@@ -353,7 +354,7 @@ def markdown(
     return "\n".join(lines)
 
 
-def build(results_dir: Path = RESULTS) -> dict[str, Path]:
+def build(results_dir: Path = RESULTS_DIR) -> dict[str, Path]:
     """Draw every plot and write ``report.md``; returns the plot paths by benchmark."""
     results = load_results(results_dir)
     plots_dir = results_dir / "plots"
@@ -366,7 +367,7 @@ def build(results_dir: Path = RESULTS) -> dict[str, Path]:
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=RESULTS, help="directory of NAME.json")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="directory of NAME.json")
     args = parser.parse_args()
     for name, path in build(args.results).items():
         print(f"{name:<12} {path}")

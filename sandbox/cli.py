@@ -26,7 +26,7 @@ from rich.table import Table
 
 from sandbox.launcher import LaunchError, LocalPlatform
 from sandbox.ports import PortInUseError
-from sandbox.provenance import machine
+from sandbox.provenance import RESULTS_DIR, machine
 from sandbox.stack import REPO_ROOT, fieldforce_home
 
 app = typer.Typer(
@@ -178,9 +178,7 @@ def bench(
     scale: Annotated[
         float | None, typer.Option(help="Scale factor (each benchmark has its own default).")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Where NAME.json goes.")] = REPO_ROOT
-    / "benchmarks"
-    / "results",
+    out: Annotated[Path, typer.Option(help="Where NAME.json goes.")] = RESULTS_DIR,
 ) -> None:
     """Run benchmarks, print a table, and write ``OUT/NAME.json`` for each.
 

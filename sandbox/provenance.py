@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+"""Where every benchmark writes ``NAME.json`` by default, and the report reads them."""
 
 
 def machine() -> dict[str, Any]:
