@@ -6,6 +6,8 @@ import pytest
 
 from sandbox.cli import BENCHMARKS, _load_benchmark
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_every_benchmark_runs_with_only_an_output_directory(name: str) -> None:
