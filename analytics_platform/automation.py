@@ -1,24 +1,33 @@
-"""Automation: the conditions that decide what rebuilds, and the sensors that evaluate them.
+"""Automation: what rebuilds when, and the sensors that decide it.
 
 The rules (STYLE guide, after TEAMSchools/teamster):
 
-* staging views rebuild only when missing or when their SQL changes. A view reads its upstream
-  at query time, so rebuilding it after a sync would be wasted warehouse work;
-* tables and incrementals rebuild when an upstream updates. Because staging views do not
-  rebuild after a sync, "an upstream updated" looks *through* the views: a table whose staging
-  view's source table was just synced counts as having an updated upstream;
+* a sync that lands data rebuilds, in **one run**, every table downstream of the changed
+  connector tables (:func:`build_sync_sensor`). Staging views are looked *through*, never
+  rebuilt: a view reads its upstream at query time, so rebuilding it after a sync would be
+  wasted warehouse work;
+* staging views rebuild only when missing or when their SQL changes;
+* tables and incrementals rebuild when a dbt upstream updates outside a sync's run (a
+  materialization from the UI, a code change upstream), and are built when missing;
 * reports with a schedule in the SDD (``meta.dagster.cron``) run on that cron.
 
-Never dropping an update. Vanilla ``eager()`` absorbs an upstream update that lands while the
-downstream run is executing (KNOWN_GROUND; dagster-io/dagster#24650): the run's own
-materialization resets ``since_last_handled``. The conditions keep eager's speed for the common
-case, and :func:`catch_up_sensor` is the state-based safety net: it compares each table's last
-*run start* with the newest materialization of what it reads, so an update that landed after the
-run began its reads is always rebuilt, however the ticks fell.
+Why a sensor of our own for syncs, rather than ``eager()``. Automation puts the assets it
+requests in one tick into one run *per partition*, so a sync that reaches the daily facts
+becomes three runs one after another (tables, the facts' latest partition, the reports above
+them): three run launches on the path from a sync to its marts. And vanilla ``eager()`` absorbs
+an update that lands while the downstream run is executing (KNOWN_GROUND;
+dagster-io/dagster#24650). The sync sensor asks for one explicit run per batch of landed syncs
+(unpartitioned tables plus the facts' latest partition are a valid single run), and it keeps a
+per-table cursor of the newest materialization it has acted on, so a sync that lands while a
+rebuild runs is simply the next batch: a second run, queued behind the first (dbt runs never
+overlap on the warehouse), that reads the new data. :func:`build_catch_up_sensor` stays as the
+state-based safety net for everything else: it compares each table's last *run start* with the
+newest materialization of what it reads.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,16 +36,28 @@ import dagster as dg
 
 STAGING_VIEWS = dg.AssetSelection.groups("staging")
 """Pass-through views: an update of their source is an update of the view's data."""
+CONNECTOR_TABLES = dg.AssetSelection.kind("fivetran", include_sources=True)
+"""What syncs land: their updates are the sync sensor's, never the conditions'."""
+
+REBUILD_TAG = "fieldforce/rebuild"
+"""Asset tag that states each dbt asset's rebuild rule, so sensors and the UI can read it."""
+ON_UPSTREAM = "upstream"
+"""Tables, incrementals and snapshots: rebuilt when something they read changes."""
+ON_CODE = "code"
+"""Views: rebuilt when missing or when their SQL changes."""
+ON_CRON = "cron"
+"""Scheduled reports: rebuilt on their cron."""
 
 
 def upstream_updated() -> dg.AutomationCondition:
-    """A dependency updated, or a staging view's source table did (views pass data through)."""
-    through_views = dg.AutomationCondition.any_deps_match(
-        dg.AutomationCondition.any_deps_updated()
-    ).allow(STAGING_VIEWS)
-    return (dg.AutomationCondition.any_deps_updated() | through_views).with_label(
-        "upstream updated (through views)"
-    )
+    """A dbt dependency updated, or a staging view's dbt source did (views pass data through).
+
+    Connector tables are ignored: a sync's rebuild is the sync sensor's single run, and an
+    eager reaction to the same report would build the same tables a second time.
+    """
+    updated = dg.AutomationCondition.any_deps_updated().ignore(CONNECTOR_TABLES)
+    through_views = dg.AutomationCondition.any_deps_match(updated).allow(STAGING_VIEWS)
+    return (updated | through_views).with_label("a dbt upstream updated (through views)")
 
 
 def deps_missing() -> dg.AutomationCondition:
@@ -302,3 +323,139 @@ def build_catch_up_sensor(
         return dg.SensorResult(run_requests=requests)
 
     return catch_up
+
+
+# ---------------------------------------------------------------------------------------------
+# One run per sync
+# ---------------------------------------------------------------------------------------------
+
+SYNC_QUIET_S = 1.5
+"""A batch of reports is acted on once its newest is this old (the receiver posts a burst)."""
+SYNC_MAX_HOLD_S = 60.0
+"""...or once its oldest is this old, however busy the connectors are."""
+
+
+def sync_rebuilds(specs: Iterable[dg.AssetSpec]) -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
+    """For each connector table, the dbt assets a sync of it rebuilds.
+
+    The walk goes down through views (they pass the new data through without a rebuild) and
+    through rebuilt tables (their data changes with the sync), and stops at anything else: a
+    scheduled report, say, changes on its cron, not with the sync.
+    """
+    specs = list(specs)
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for spec in specs:
+        for dep in spec.deps:
+            children.setdefault(dep.asset_key, set()).add(spec.key)
+    rule = {spec.key: spec.tags.get(REBUILD_TAG) for spec in specs}
+    rebuilds: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
+    for spec in specs:
+        if "fivetran" not in spec.kinds:
+            continue
+        found: set[dg.AssetKey] = set()
+        seen: set[dg.AssetKey] = set()
+        frontier = [spec.key]
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child in seen or rule.get(child) not in (ON_CODE, ON_UPSTREAM):
+                    continue
+                seen.add(child)
+                frontier.append(child)
+                if rule[child] == ON_UPSTREAM:
+                    found.add(child)
+        rebuilds[spec.key] = frozenset(found)
+    return rebuilds
+
+
+def sync_batch_due(
+    landed_at: Iterable[float], now: float, quiet_s: float, max_hold_s: float
+) -> bool:
+    """Whether reports that landed at these times should be acted on now.
+
+    A batch waits for quiet, so that the reports one receiver release posts one by one (or the
+    syncs of connectors that end together) share one run, but never longer than ``max_hold_s``.
+    """
+    times = list(landed_at)
+    if not times:
+        return False
+    return now - max(times) >= quiet_s or now - min(times) >= max_hold_s
+
+
+def build_sync_sensor(
+    rebuilds: Mapping[dg.AssetKey, frozenset[dg.AssetKey]],
+    partitioned: set[dg.AssetKey],
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    run_tags: Mapping[str, str],
+    minimum_interval_seconds: int = 5,
+    quiet_s: float = SYNC_QUIET_S,
+    max_hold_s: float = SYNC_MAX_HOLD_S,
+) -> dg.SensorDefinition:
+    """One run per batch of landed syncs: every table downstream of them, facts included.
+
+    The cursor holds, per connector table, the storage id of the newest materialization
+    already acted on. It moves only with the run request that covers those reports, so a
+    report that lands while a rebuild is queued or running is the next batch (never dropped).
+    The first tick only records where the event log stands: a warehouse that was never built
+    is the first-build condition's, and the catch-up sensor covers the rest.
+    """
+    connectors = sorted(rebuilds, key=str)
+    targets = sorted({key for keys in rebuilds.values() for key in keys}, key=str)
+
+    @dg.sensor(
+        name="automation__sync_sensor",
+        description=(
+            "One run per batch of landed syncs: the tables downstream of the changed connector"
+            " tables (through the staging views) and the daily facts' latest partition."
+        ),
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        target=dg.AssetSelection.assets(*targets),
+    )
+    def sync_runs(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        acted: dict[str, int] | None = json.loads(context.cursor) if context.cursor else None
+        newest: dict[dg.AssetKey, tuple[int, float]] = {}
+        for record in context.instance.get_asset_records(connectors):
+            entry = record.asset_entry
+            if entry.last_materialization_record is not None:
+                event = entry.last_materialization_record
+                newest[entry.asset_key] = (event.storage_id, event.timestamp)
+        current = {key.to_user_string(): storage_id for key, (storage_id, _) in newest.items()}
+        if acted is None:
+            return dg.SensorResult(
+                skip_reason="first tick: recorded where each connector table stands",
+                cursor=json.dumps(current, sort_keys=True),
+            )
+        landed = {
+            key: at
+            for key, (storage_id, at) in newest.items()
+            if storage_id > acted.get(key.to_user_string(), -1)
+        }
+        if not landed:
+            return dg.SensorResult(skip_reason="no sync landed since the last run request")
+        if not sync_batch_due(landed.values(), time.time(), quiet_s, max_hold_s):
+            return dg.SensorResult(skip_reason=f"waiting for quiet after {len(landed)} report(s)")
+        cursor = json.dumps(
+            {**acted, **{key.to_user_string(): current[key.to_user_string()] for key in landed}},
+            sort_keys=True,
+        )
+        selection = sorted({asset for key in landed for asset in rebuilds.get(key, ())}, key=str)
+        if not selection:
+            return dg.SensorResult(
+                skip_reason="nothing is downstream of the synced tables", cursor=cursor
+            )
+        context.log.info(
+            "%d synced table(s) -> one run of %d asset(s)", len(landed), len(selection)
+        )
+        partition_key = (
+            partitions_def.get_last_partition_key()
+            if any(key in partitioned for key in selection)
+            else None
+        )
+        request = dg.RunRequest(
+            asset_selection=selection,
+            partition_key=partition_key,
+            tags={**run_tags, "fieldforce/trigger": "sync"},
+        )
+        return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+    return sync_runs

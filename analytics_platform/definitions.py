@@ -44,7 +44,7 @@ def build_defs() -> dg.Definitions:
 
 
 def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
-    """One automation sensor per kind, plus the safety net that never drops an update."""
+    """The sync sensor, the condition sensor for everything else, and the safety net."""
     views = {spec.key for spec in specs if spec.group_name == "staging"}
     partitioned = {spec.key for spec in specs if spec.partitions_def is not None}
     # Only dbt builds: connector tables and dashboards are external, Dagster never runs them.
@@ -55,6 +55,13 @@ def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
         if key in built
     }
     return [
+        # A batch of landed syncs -> one run of everything downstream of it.
+        automation.build_sync_sensor(
+            automation.sync_rebuilds(specs),
+            partitioned=partitioned,
+            partitions_def=daily_partitions,
+            run_tags=WAREHOUSE_TAGS,
+        ),
         # One sensor for the whole dbt project: views and tables requested in the same tick
         # share one run (one dbt start-up), e.g. the first build of a fresh warehouse.
         dg.AutomationConditionSensorDefinition(
@@ -64,8 +71,8 @@ def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
             minimum_interval_seconds=5,
             run_tags=WAREHOUSE_TAGS,
             description=(
-                "Views when missing or changed; tables when an upstream (seen through views)"
-                " updates; scheduled reports on their cron."
+                "Views when missing or changed; tables when missing or when a dbt upstream"
+                " (seen through views) updates outside a sync's run; reports on their cron."
             ),
         ),
         automation.build_catch_up_sensor(

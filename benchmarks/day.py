@@ -21,13 +21,14 @@ What is real:
   own schemas, in process (``dbtRunner`` with the manifest parsed once, so the ~4 s of dbt
   start-up is not paid per run; the same for all three strategies).
 * Strategy ``automation``'s selection: the code location's real definitions
-  (``analytics_platform.definitions.build_defs``) and their automation conditions, evaluated
-  with ``dg.evaluate_automation_conditions`` over an instance that receives the very
-  materializations the webhook receiver would report (only changed tables), then the
-  materializations of what each run built. The requested asset keys are translated to dbt node
-  names and built with the platform's own arguments (``transform.partitions.dbt_build_args``).
-  Unpartitioned children of the partitioned facts are requested one evaluation later, after
-  the facts materialized: that second wave is a second run, as under the daemon.
+  (``analytics_platform.definitions.build_defs``). A tick's changed tables (the very
+  materializations the webhook receiver would report) become one run of what the sync sensor
+  selects for them (``analytics_platform.automation.sync_rebuilds``: the tables downstream,
+  through the views, facts included); then the automation conditions are evaluated with
+  ``dg.evaluate_automation_conditions`` over an instance that has received the reports and the
+  run's materializations, and anything they still request is built too (nothing, when the
+  two agree). Asset keys are translated to dbt node names and built with the platform's own
+  arguments (``transform.partitions.dbt_build_args``).
 
 What is simulated:
 
@@ -43,10 +44,10 @@ What is simulated:
   executed: it would take hours here). ``source_plus`` fires ``SOURCE_PLUS_DEBOUNCE_S`` after a sync unless another
   sync ends first (a trailing debounce, blind to syncs in flight). ``automation`` is released
   as the webhook receiver's ``Debouncer`` releases it (held while a sync is in flight, then
-  ``QUIET_S`` of quiet), evaluated at the next ``dbt__automation_sensor`` tick (every
-  ``SENSOR_INTERVAL_S``) plus the evaluation's real wall time. Dagster's run launches are not
-  added (under the daemon a Jobs DB sync is three runs, each ~6 s from queued to started:
-  ``bench latency`` measures that path; this replay compares what the strategies rebuild).
+  ``QUIET_S`` of quiet), and requested at the first ``automation__sync_sensor`` tick (every
+  ``SENSOR_INTERVAL_S``) once the batch is ``SYNC_QUIET_S`` old. Dagster's run launches are
+  not added (under the daemon a sync is one run, ~6 s from queued to started: ``bench
+  latency`` measures that path; this replay compares what the strategies rebuild).
 * Inputs. Syncs land once, in one warehouse; each strategy builds the project into schemas of
   its own there (dbt's ``ci`` target: ``ci_<strategy>_<layer>``, the same models, materializations
   and SQL as ``local``; only the schema names differ), so all three read the very same raw
@@ -94,6 +95,7 @@ from typing import Any
 
 import dagster as dg
 
+from analytics_platform.automation import SYNC_QUIET_S
 from sandbox.environ import environ
 from sandbox.provenance import RESULTS_DIR, machine
 
@@ -111,7 +113,7 @@ TICK_MIN = 15
 QUIET_S = 3.0
 """The webhook receiver's quiet period (``analytics_platform.ingest.webhook`` ``--quiet``)."""
 SENSOR_INTERVAL_S = 5.0
-"""``dbt__automation_sensor``'s ``minimum_interval_seconds`` (analytics_platform.definitions)."""
+"""The automation sensors' ``minimum_interval_seconds`` (analytics_platform.definitions)."""
 SOURCE_PLUS_DEBOUNCE_S = QUIET_S
 """Strategy ``source_plus`` waits as long as the platform's receiver does, so the two differ in
 what they select, not in how patient they are."""
@@ -579,13 +581,15 @@ class SourcePlus(Strategy):
 
 @dataclass
 class Automation(Strategy):
-    """The platform: its automation conditions decide; dbt builds exactly what they request."""
+    """The platform: the sync sensor's one run per batch, then its automation conditions."""
 
     defs: dg.Definitions | None = None
     instance: dg.DagsterInstance | None = None
     day_start: datetime = datetime(2026, 4, 1, tzinfo=UTC)
     names: Mapping[dg.AssetKey, str] = field(default_factory=dict)
     partitioned: Mapping[dg.AssetKey, dg.PartitionsDefinition] = field(default_factory=dict)
+    rebuilds: Mapping[dg.AssetKey, frozenset[dg.AssetKey]] = field(default_factory=dict)
+    """The sync sensor's map: connector table -> what a sync of it rebuilds."""
     cursor: Any = None
     evaluations: list[float] = field(default_factory=list)
 
@@ -604,6 +608,26 @@ class Automation(Strategy):
         requested, _ = self._evaluate(0.0)
         return len(requested)
 
+    def _at(self, at_s: float) -> datetime:
+        return self.day_start + timedelta(seconds=at_s)
+
+    def _build(self, at_s: float, requested: Mapping[dg.AssetKey, set[str]]) -> Run:
+        """One run of the requested assets; their materializations go to the instance."""
+        from analytics_platform.transform.partitions import dbt_build_args
+
+        assert self.instance is not None
+        selection = " ".join(sorted(self.names[key] for key in requested))
+        run = self.execute(at_s, dbt_build_args(select=selection), selection)
+        for key in run.built:
+            if key in self.partitioned:
+                for partition in sorted(requested.get(key, ())):
+                    self.instance.report_runless_asset_event(
+                        dg.AssetMaterialization(key, partition=partition)
+                    )
+            else:
+                self.instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        return run
+
     def _evaluate(self, at_s: float) -> tuple[dict[dg.AssetKey, set[str]], float]:
         started = time.perf_counter()
         with warnings.catch_warnings():
@@ -611,7 +635,7 @@ class Automation(Strategy):
             result = dg.evaluate_automation_conditions(
                 defs=self.defs,  # type: ignore[arg-type]
                 instance=self.instance,  # type: ignore[arg-type]
-                evaluation_time=self.day_start + timedelta(seconds=at_s),
+                evaluation_time=self._at(at_s),
                 cursor=self.cursor,
             )
         wall = time.perf_counter() - started
@@ -625,7 +649,7 @@ class Automation(Strategy):
         return requested, wall  # type: ignore[return-value]
 
     def react(self, syncs: Sequence[Sync]) -> None:
-        """Report the changed tables; evaluate at sensor ticks and build until nothing is asked."""
+        """Report the changed tables; the sync sensor's one run; then the conditions, if asked."""
         assert self.instance is not None
         for sync in syncs:
             for event in sync.events:
@@ -633,25 +657,32 @@ class Automation(Strategy):
         if not syncs:
             return
         # The receiver holds reports while a sync is in flight (the service runs the tick's
-        # syncs back to back), then for QUIET_S of quiet.
+        # syncs back to back), then for QUIET_S of quiet; the sync sensor acts on the batch
+        # at its first tick once the batch is SYNC_QUIET_S old.
         released = max(s.end_s for s in syncs) + QUIET_S
-        at = next_tick(max(released, self.busy_until), SENSOR_INTERVAL_S)
+        at = next_tick(released + SYNC_QUIET_S, SENSOR_INTERVAL_S)
+        landed = {
+            event.asset_key
+            for sync in syncs
+            for event in sync.events
+            if isinstance(event, dg.AssetMaterialization)
+        }
+        selection = {asset for key in landed for asset in self.rebuilds.get(key, ())}
+        if selection:
+            latest = {
+                key: {self.partitioned[key].get_last_partition_key(current_time=self._at(at))}
+                for key in selection
+                if key in self.partitioned
+            }
+            run = self._build(at, {key: latest.get(key, set()) for key in selection})
+            at = next_tick(run.end_s, SENSOR_INTERVAL_S)
+        # The condition sensor sees the run's materializations: it must ask for nothing more
+        # (a request here is a second build of what the sync run just built).
         for _wave in range(10):
             requested, wall = self._evaluate(at)
             if not requested:
                 return
-            selection = " ".join(sorted(self.names[key] for key in requested))
-            from analytics_platform.transform.partitions import dbt_build_args
-
-            run = self.execute(at + wall, dbt_build_args(select=selection), selection)
-            for key in run.built:
-                if key in self.partitioned:
-                    for partition in sorted(requested.get(key, ())):
-                        self.instance.report_runless_asset_event(
-                            dg.AssetMaterialization(key, partition=partition)
-                        )
-                else:
-                    self.instance.report_runless_asset_event(dg.AssetMaterialization(key))
+            run = self._build(at + wall, requested)
             at = next_tick(run.end_s, SENSOR_INTERVAL_S)
         raise RuntimeError("automation kept requesting runs after 10 waves")
 
@@ -759,6 +790,7 @@ def run(
         hours: simulated hours to replay (24 = the issue's day).
         keep: keep the data directory (sources, warehouses, logs) for inspection.
     """
+    from analytics_platform.automation import sync_rebuilds
     from sandbox.harness import rebuilt_by
 
     began = time.perf_counter()
@@ -815,6 +847,7 @@ def run(
                         for key, spec in specs.items()
                         if spec.partitions_def is not None and key in names
                     },
+                    rebuilds=sync_rebuilds(specs.values()),
                 )
                 landed = [key for key in specs if key.path[0] == "fivetran"]
                 if automation.start([*names, *landed]):

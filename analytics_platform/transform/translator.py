@@ -14,7 +14,15 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from analytics_platform.automation import cron_condition, table_condition, view_condition
+from analytics_platform.automation import (
+    ON_CODE,
+    ON_CRON,
+    ON_UPSTREAM,
+    REBUILD_TAG,
+    cron_condition,
+    table_condition,
+    view_condition,
+)
 from analytics_platform.transform.partitions import PARTITION_TAG, PARTITIONED, PARTITIONED_MODELS
 
 DEFAULT_OWNER = "team:analytics-engineering"
@@ -27,6 +35,22 @@ def layer_of(props: Mapping[str, Any]) -> str:
         return f"{resource_type}s"
     fqn = props.get("fqn", [])
     return fqn[1] if len(fqn) > 2 else "models"
+
+
+def dagster_meta(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``meta.dagster`` of a dbt node (config-level first, node-level overrides)."""
+    meta = {**props.get("config", {}).get("meta", {}).get("dagster", {})}
+    return meta | props.get("meta", {}).get("dagster", {})
+
+
+def rebuild_rule(props: Mapping[str, Any]) -> str:
+    """When a dbt node rebuilds: on its cron, on a code change (views), or on upstream updates."""
+    if dagster_meta(props).get("cron"):
+        return ON_CRON
+    materialized = props.get("config", {}).get("materialized")
+    if props["resource_type"] == "model" and materialized in ("view", "ephemeral"):
+        return ON_CODE
+    return ON_UPSTREAM
 
 
 class FieldForceDbtTranslator(DagsterDbtTranslator):
@@ -68,8 +92,10 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
         return [DEFAULT_OWNER]
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
-        """The dbt tags, plus the partition tag on the daily facts (automation selects it)."""
+        """The dbt tags, the rebuild rule, and the partition tag on the daily facts."""
         tags = dict(super().get_tags(dbt_resource_props))
+        if dbt_resource_props["resource_type"] in ("model", "snapshot", "seed"):
+            tags[REBUILD_TAG] = rebuild_rule(dbt_resource_props)
         if dbt_resource_props["resource_type"] == "model" and (
             dbt_resource_props["name"] in PARTITIONED_MODELS
         ):
@@ -79,18 +105,12 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        """Views on code change; cron reports on their cron; everything else eager."""
-        config = dbt_resource_props.get("config", {})
-        dagster_meta = {**config.get("meta", {}).get("dagster", {})}
-        dagster_meta |= dbt_resource_props.get("meta", {}).get("dagster", {})
-        if dagster_meta.get("cron"):
-            return cron_condition(
-                dagster_meta["cron"], dagster_meta.get("cron_timezone", "America/New_York")
-            )
-        if dbt_resource_props["resource_type"] == "model" and config.get("materialized") in (
-            "view",
-            "ephemeral",
-        ):
+        """Views on code change; cron reports on their cron; tables on upstream updates."""
+        rule = rebuild_rule(dbt_resource_props)
+        if rule == ON_CRON:
+            meta = dagster_meta(dbt_resource_props)
+            return cron_condition(meta["cron"], meta.get("cron_timezone", "America/New_York"))
+        if rule == ON_CODE:
             return view_condition()
         partitioned = dbt_resource_props["name"] in PARTITIONED_MODELS
         return table_condition(PARTITIONED, is_partitioned=partitioned)

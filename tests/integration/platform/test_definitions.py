@@ -65,9 +65,23 @@ def test_layers_carry_their_automation_freshness_and_partitions(defs: dg.Definit
     assert specs[dg.AssetKey(["marts", "core", "dim_date"])].freshness_policy is None
     sensors = {sensor.name: sensor for sensor in defs.sensors}
     assert {
+        "automation__sync_sensor",
         "dbt__automation_sensor",
         "automation__catch_up_sensor",
     } <= set(sensors)
+    # A sync of one tenant's jobs rebuilds its tables and facts in one run, never a view.
+    from analytics_platform.automation import REBUILD_TAG, sync_rebuilds
+
+    for key, spec in specs.items():
+        if key.path[0] in ("intermediate", "marts", "snapshots"):
+            assert spec.tags.get(REBUILD_TAG) in ("upstream", "cron"), key
+        elif spec.group_name == "staging":
+            assert spec.tags.get(REBUILD_TAG) == "code", key
+    north_jobs = sync_rebuilds(specs.values())[
+        dg.AssetKey(["fivetran", "fivetran_postgres_bu_north", "jobs"])
+    ]
+    assert dg.AssetKey(["marts", "core", "fct_jobs"]) in north_jobs
+    assert all(specs[key].group_name != "staging" for key in north_jobs)
     assert all(
         sensor.default_status == dg.DefaultSensorStatus.RUNNING for sensor in sensors.values()
     )

@@ -42,7 +42,14 @@ def _graph() -> dg.Definitions:
     def mart() -> None: ...
 
     return dg.Definitions(
-        assets=[dg.AssetSpec(SOURCE), dg.AssetSpec(OTHER_SOURCE), view, other_view, table, mart]
+        assets=[
+            dg.AssetSpec(SOURCE, kinds={"fivetran"}),
+            dg.AssetSpec(OTHER_SOURCE, kinds={"fivetran"}),
+            view,
+            other_view,
+            table,
+            mart,
+        ]
     )
 
 
@@ -50,7 +57,7 @@ def _requested(result: dg.EvaluateAutomationConditionsResult) -> set[dg.AssetKey
     return {key for key in (VIEW, OTHER_VIEW, TABLE, MART) if result.get_num_requested(key)}
 
 
-def test_sync_rebuilds_tables_through_views_but_not_the_views() -> None:
+def test_conditions_leave_syncs_to_the_sync_sensor_and_rebuild_on_dbt_updates() -> None:
     defs = _graph()
     instance = dg.DagsterInstance.ephemeral()
     now = dt.datetime(2026, 3, 1, 12, 0)
@@ -68,9 +75,17 @@ def test_sync_rebuilds_tables_through_views_but_not_the_views() -> None:
     )
     assert _requested(result) == set()
 
-    # A sync of the jobs source: the table over its view and the mart over the table rebuild
-    # (one run, in order); the views do not.
+    # A sync of the jobs source is the sync sensor's single run: the conditions ask nothing,
+    # or the same tables would build twice.
     instance.report_runless_asset_event(dg.AssetMaterialization(SOURCE))
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
+    )
+    assert _requested(result) == set()
+
+    # A view rebuilt outside a sync (its SQL changed): the tables over it rebuild, in order,
+    # and the views themselves do not.
+    dg.materialize(assets, instance=instance, selection=[VIEW])
     result = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
     )
@@ -81,8 +96,8 @@ def test_sync_rebuilds_tables_through_views_but_not_the_views() -> None:
     )
     assert _requested(result) == set()
 
-    # A sync of the CRM source: only the mart reads it (through its view).
-    instance.report_runless_asset_event(dg.AssetMaterialization(OTHER_SOURCE))
+    # A table materialized by hand (from the UI): only what reads it rebuilds.
+    dg.materialize(assets, instance=instance, selection=[TABLE])
     result = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, cursor=result.cursor, evaluation_time=now
     )
@@ -178,8 +193,8 @@ def test_child_of_a_partitioned_fact_builds_once_its_latest_partition_exists() -
     assert result.get_num_requested(fact) == 0
 
 
-def test_a_sync_through_a_partitioned_fact_builds_every_asset_once_in_order() -> None:
-    """A fact's run is a run of its own (its partition): neighbours must wait for it.
+def test_a_change_through_a_partitioned_fact_builds_every_asset_once_in_order() -> None:
+    """Under the conditions a fact's run is a run of its own (its partition): neighbours wait.
 
     Without that, a table and the fact it feeds are requested in the same tick (two runs in
     any order: the fact may read the old table and build again), and a report that reads
@@ -249,9 +264,8 @@ def test_a_sync_through_a_partitioned_fact_builds_every_asset_once_in_order() ->
         }
 
     assert tick() == set()  # settled
-    # Both sources sync together.
-    for key in (SOURCE, OTHER_SOURCE):
-        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    # Both views' SQL changed and they rebuilt (syncs are the sync sensor's, not tested here).
+    dg.materialize([view, other_view], instance=instance)
     assert tick() == {TABLE}  # the fact waits for the table; the report waits for the fact
     dg.materialize([table], instance=instance)
     assert tick() == {fact}

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 import dagster as dg
 import pytest
 
-from analytics_platform.automation import table_condition, view_condition
+from analytics_platform.automation import (
+    ON_CODE,
+    ON_UPSTREAM,
+    REBUILD_TAG,
+    SYNC_QUIET_S,
+    sync_rebuilds,
+    table_condition,
+    view_condition,
+)
 from benchmarks.day import (
     QUIET_S,
     SENSOR_INTERVAL_S,
@@ -159,22 +167,40 @@ class _Dbt:
         )
 
 
-def test_automation_builds_what_the_platform_conditions_request_once() -> None:
+def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() -> None:
     source = dg.AssetKey(["fivetran", "fivetran_jobs", "jobs"])
     view = dg.AssetKey(["staging", "stg_jobs"])
     table = dg.AssetKey(["intermediate", "int_jobs"])
     mart = dg.AssetKey(["marts", "core", "fct_jobs"])
 
-    @dg.asset(key=view, deps=[source], group_name="staging", automation_condition=view_condition())
+    @dg.asset(
+        key=view,
+        deps=[source],
+        group_name="staging",
+        automation_condition=view_condition(),
+        tags={REBUILD_TAG: ON_CODE},
+    )
     def stg() -> None: ...
 
-    @dg.asset(key=table, deps=[view], automation_condition=table_condition())
+    @dg.asset(
+        key=table,
+        deps=[view],
+        automation_condition=table_condition(),
+        tags={REBUILD_TAG: ON_UPSTREAM},
+    )
     def intermediate() -> None: ...
 
-    @dg.asset(key=mart, deps=[table], automation_condition=table_condition())
+    @dg.asset(
+        key=mart,
+        deps=[table],
+        automation_condition=table_condition(),
+        tags={REBUILD_TAG: ON_UPSTREAM},
+    )
     def fact() -> None: ...
 
-    defs = dg.Definitions(assets=[dg.AssetSpec(source), stg, intermediate, fact])
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(source, kinds={"fivetran"}), stg, intermediate, fact]
+    )
     names = {view: "stg_jobs", table: "int_jobs", mart: "fct_jobs"}
     keys = {f"model.p.{name}": key for key, name in names.items()}
     dbt = _Dbt({name: f"model.p.{name}" for name in names.values()})
@@ -186,18 +212,20 @@ def test_automation_builds_what_the_platform_conditions_request_once() -> None:
         instance=dg.DagsterInstance.ephemeral(),
         day_start=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
         names=names,
+        rebuilds=sync_rebuilds(defs.resolve_all_asset_specs()),
     )
     assert automation.start([source, *names]) == 0
 
     event = dg.AssetMaterialization(source)
     automation.react([Sync("postgres_jobs", "fivetran_jobs", 900.0, 901.2, (event,))])
     [run] = automation.runs
-    # The table and the mart over the view rebuild, in one run; the view does not.
+    # The table and the mart over the view rebuild, in one run; the view does not; and the
+    # conditions, evaluated after it, ask for no second build.
     assert run.selection == "fct_jobs int_jobs"
     assert run.built == frozenset({table, mart})
     assert "--select" in dbt.calls[0] and dbt.calls[0][0] == "build"
-    # Released QUIET_S after the sync, picked up at the next sensor tick.
-    assert run.start_s >= next_tick(901.2 + QUIET_S, SENSOR_INTERVAL_S)
+    # Released QUIET_S after the sync, requested at the first sensor tick once it is quiet.
+    assert run.start_s == next_tick(901.2 + QUIET_S + SYNC_QUIET_S, SENSOR_INTERVAL_S)
     assert run.end_s == pytest.approx(run.start_s + 1.5)
 
     # A tick whose syncs changed nothing builds nothing.
