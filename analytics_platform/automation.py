@@ -329,8 +329,13 @@ def build_catch_up_sensor(
 # One run per sync
 # ---------------------------------------------------------------------------------------------
 
-SYNC_QUIET_S = 1.5
-"""A batch of reports is acted on once its newest is this old (the receiver posts a burst)."""
+SYNC_QUIET_S = 0.5
+"""A batch of reports is acted on once its newest is this old.
+
+The webhook receiver already holds a sync's reports until no other sync is in flight and posts
+them in one burst, ~50 ms apart; the polling sensor records a tick's reports at once. Half a
+second of quiet keeps one burst in one run.
+"""
 SYNC_MAX_HOLD_S = 60.0
 """...or once its oldest is this old, however busy the connectors are."""
 
@@ -386,7 +391,7 @@ def build_sync_sensor(
     partitioned: set[dg.AssetKey],
     partitions_def: dg.TimeWindowPartitionsDefinition,
     run_tags: Mapping[str, str],
-    minimum_interval_seconds: int = 5,
+    minimum_interval_seconds: int = 1,
     quiet_s: float = SYNC_QUIET_S,
     max_hold_s: float = SYNC_MAX_HOLD_S,
 ) -> dg.SensorDefinition:
@@ -395,8 +400,13 @@ def build_sync_sensor(
     The cursor holds, per connector table, the storage id of the newest materialization
     already acted on. It moves only with the run request that covers those reports, so a
     report that lands while a rebuild is queued or running is the next batch (never dropped).
-    The first tick only records where the event log stands: a warehouse that was never built
-    is the first-build condition's, and the catch-up sensor covers the rest.
+    ``minimum_interval_seconds`` is 1: the daemon's sensor loop runs every 5 s anyway, and an
+    interval of 5 would skip every other loop whenever the previous tick started a moment late
+    (a sync waiting up to 10 s instead of 5). A tick is one query of the connector tables' asset
+    records.
+
+    The first tick only records where the event log stands: a warehouse that was never built is
+    the first-build condition's, and the catch-up sensor covers the rest.
     """
     connectors = sorted(rebuilds, key=str)
     targets = sorted({key for keys in rebuilds.values() for key in keys}, key=str)

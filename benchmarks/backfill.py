@@ -13,8 +13,8 @@ identical checksums, and time ≤ 1.5x the full refresh."
    facts (``fct_jobs``, ``fct_revenue``, ``int_technician_daily_metrics``), wall clock, dbt
    start-up and the facts' tests included.
 3. ``backfill_s``: on the original, the backfill the way Dagster runs it under
-   ``BackfillPolicy.single_run``: one run of the production ``dbt_partitioned_facts`` asset over
-   the partition range, tagged like the daemon tags a backfill run
+   ``BackfillPolicy.single_run``: one run of the production ``dbt_fieldforce`` multi-asset, its
+   three facts selected, over the partition range, tagged like the daemon tags a backfill run
    (``dagster/backfill``, ``dagster/asset_partition_range_start``/``_end``), so the asset turns
    the range into ``min_date``/``max_date`` and rebuilds exactly that window; wall clock of the
    in-process ``dg.materialize`` (job build, dbt start-up, ``dbt build``, row counts and column
@@ -126,7 +126,7 @@ def backfill_in_one_run(warehouse: Path) -> dict[str, Any]:
     from analytics_platform.transform.project import prepare_manifest
 
     prepare_manifest()  # definitions load from a prepared manifest, as `fieldforce up` makes it
-    from analytics_platform.transform.assets import dbt_partitioned_facts, dbt_resource
+    from analytics_platform.transform.assets import dbt_fieldforce, dbt_resource
     from analytics_platform.transform.partitions import daily_partitions
 
     partitions = daily_partitions.get_partition_keys()
@@ -141,7 +141,15 @@ def backfill_in_one_run(warehouse: Path) -> dict[str, Any]:
     with environ(_warehouse_env(warehouse)):
         started = time.perf_counter()
         result = dg.materialize(
-            [dbt_partitioned_facts], resources={"dbt": resource}, instance=instance, tags=tags
+            [dbt_fieldforce],
+            selection=[
+                key
+                for key in dbt_fieldforce.keys
+                if dbt_fieldforce.specs_by_key[key].partitions_def
+            ],
+            resources={"dbt": resource},
+            instance=instance,
+            tags=tags,
         )
         seconds = time.perf_counter() - started
     if not result.success:

@@ -1,11 +1,17 @@
-"""dbt models, snapshots and seeds as Dagster assets, split only where the run shape differs.
+"""The dbt project as one Dagster multi-asset: models, snapshots and seeds.
 
-* ``dbt_partitioned_facts``: the daily-partitioned incremental facts. A backfill of any range is
-  one run that rebuilds exactly that window (``min_date``/``max_date`` vars); an automated run
-  (not a backfill) is the normal incremental merge with its 3-day lookback, because a sync can
-  change rows of any recent day, not only today's partition.
-* ``dbt_snapshots``: SCD2 snapshots (``dbt snapshot`` semantics inside ``dbt build``).
-* ``dbt_models``: everything else (seeds, staging views, intermediate and mart tables).
+One multi-asset, so that the run a sync starts is one step and one ``dbt build``. The daily
+partitions sit on the incremental facts' own specs (``FieldForceDbtTranslator``), not on the
+multi-asset: Dagster lets a subsettable multi-asset mix partitioned and unpartitioned assets,
+and a run of the tables, the facts' latest partition and the reports over them is then a single
+op. Split into a multi-asset per partitioning, the same run was three ``dbt build`` processes
+one after the other (Dagster orders the pieces of a cycle tables -> facts -> reports), each
+paying dbt's ~8 s of start-up on the path from a sync to its marts.
+
+* A backfill of any range of the facts is one run (``BackfillPolicy.single_run``) that rebuilds
+  exactly that window (``min_date``/``max_date`` vars).
+* Any other run of the facts (automation, a sync) is the normal incremental merge with its
+  3-day lookback, because a sync can change rows of any recent day, not only one partition.
 
 dbt tests run inside the same ``dbt build`` and surface as asset checks; error-severity tests
 block downstream models (dbt skips them), warn-severity tests do not.
@@ -22,18 +28,9 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from packaging import version
 
-from analytics_platform.transform.partitions import (
-    PARTITIONED_MODELS,
-    backfill_policy,
-    daily_partitions,
-    dbt_build_args,
-    window_vars,
-)
+from analytics_platform.transform.partitions import backfill_policy, dbt_build_args, window_vars
 from analytics_platform.transform.project import VENV_DBT, dbt_project
 from analytics_platform.transform.translator import FieldForceDbtTranslator
-
-PARTITIONED_FACTS = " ".join(PARTITIONED_MODELS)
-"""The dbt selection of the daily-partitioned incremental facts."""
 
 WAREHOUSE_TAGS = {"fieldforce/warehouse": "dbt"}
 """Run tag the run queue limits to one at a time: dbt runs never collide on the warehouse."""
@@ -78,49 +75,20 @@ def _stream(
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    select=PARTITIONED_FACTS,
     dagster_dbt_translator=translator,
-    partitions_def=daily_partitions,
     backfill_policy=backfill_policy,
     op_tags=WAREHOUSE_TAGS,
     retry_policy=retry_policy,
-    name="dbt_partitioned_facts",
+    name="dbt_fieldforce",
 )
-def dbt_partitioned_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Daily facts: one row per job / revenue day and service / technician day."""
+def dbt_fieldforce(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Seeds, staging views, intermediate tables, snapshots, daily facts and marts."""
     vars_: dict[str, str] | None = None
-    if context.run.tags.get("dagster/backfill") or context.run.tags.get("fieldforce/window"):
+    windowed = context.run.tags.get("dagster/backfill") or context.run.tags.get("fieldforce/window")
+    if windowed and (context.has_partition_key or context.has_partition_key_range):
         window = context.partition_time_window
         vars_ = window_vars(window.start.date(), window.end.date())
     yield from _stream(context, dbt, dbt_build_args(vars_=vars_))
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="resource_type:snapshot",
-    dagster_dbt_translator=translator,
-    op_tags=WAREHOUSE_TAGS,
-    retry_policy=retry_policy,
-    name="dbt_snapshots",
-)
-def dbt_snapshots(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """SCD2 history of customers and technicians: one row per version of a record."""
-    yield from _stream(context, dbt, dbt_build_args())
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    exclude=f"{PARTITIONED_FACTS} resource_type:snapshot",
-    dagster_dbt_translator=translator,
-    op_tags=WAREHOUSE_TAGS,
-    retry_policy=retry_policy,
-    name="dbt_models",
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Seeds, staging views, intermediate and mart tables of the FieldForce project."""
-    yield from _stream(context, dbt, dbt_build_args())
 
 
 def dbt_executable() -> str:
@@ -155,6 +123,6 @@ def dbt_resource() -> DbtCliResource:
 
 
 defs = dg.Definitions(
-    assets=[dbt_models, dbt_snapshots, dbt_partitioned_facts],
+    assets=[dbt_fieldforce],
     resources={"dbt": dbt_resource()},
 )

@@ -23,7 +23,12 @@ from analytics_platform.automation import (
     table_condition,
     view_condition,
 )
-from analytics_platform.transform.partitions import PARTITION_TAG, PARTITIONED, PARTITIONED_MODELS
+from analytics_platform.transform.partitions import (
+    PARTITION_TAG,
+    PARTITIONED,
+    PARTITIONED_MODELS,
+    daily_partitions,
+)
 
 DEFAULT_OWNER = "team:analytics-engineering"
 
@@ -64,6 +69,51 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
                 enable_source_tests_as_checks=True,
             )
         )
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        """dagster-dbt's spec; the incremental facts carry the daily partitions themselves.
+
+        On the spec, not on a multi-asset of their own: the whole project stays one
+        multi-asset, so a sync's run (tables, the facts' latest partition, reports) is one step.
+        """
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "model" and props["name"] in PARTITIONED_MODELS:
+            return spec.replace_attributes(partitions_def=daily_partitions)
+        return spec
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
+        """Tests as asset checks, minus the edges from a check to views and seeds.
+
+        A relationship test also depends on the model it references. When that model is a
+        view or a seed (read live, or reference data that changes only with the code), a
+        sync's run never builds it, and Dagster's op-cycle resolution then gives the check a
+        step of its own: a whole extra ``dbt build`` for a few tests, ~10 s on the path from a
+        sync to its marts. The test itself is unchanged: it still runs with the model it
+        checks, against the view or seed already in the warehouse.
+        """
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        nodes = manifest.get("nodes", {})
+        static = {
+            self.get_asset_key(nodes[parent])
+            for parent in nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+            if parent in nodes
+            and (nodes[parent]["resource_type"] == "seed" or rebuild_rule(nodes[parent]) == ON_CODE)
+        }
+        kept = [dep for dep in spec.additional_deps if dep.asset_key not in static]
+        if len(kept) == len(spec.additional_deps):
+            return spec
+        return spec._replace(additional_deps=kept)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         """Sources use their ``meta.dagster.asset_key`` (``fivetran/<schema>/<table>``)."""

@@ -82,6 +82,10 @@ def test_layers_carry_their_automation_freshness_and_partitions(defs: dg.Definit
     ]
     assert dg.AssetKey(["marts", "core", "fct_jobs"]) in north_jobs
     assert all(specs[key].group_name != "staging" for key in north_jobs)
+    # ... as one step, one dbt build: the facts' partitions sit on their specs, not on a
+    # multi-asset of their own that Dagster would order between two pieces of the models.
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(north_jobs))
+    assert [node.name for node in job.graph.nodes] == ["dbt_fieldforce"]
     assert all(
         sensor.default_status == dg.DefaultSensorStatus.RUNNING for sensor in sensors.values()
     )

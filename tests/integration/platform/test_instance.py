@@ -29,7 +29,7 @@ def dagster_home() -> Iterator[Path]:
 
 
 def _policy(config: dict) -> tuple:
-    return (config["run_coordinator"], config["run_retries"])
+    return (config["run_coordinator"], config["run_retries"], config["sensors"])
 
 
 def test_production_variant_keeps_the_local_run_policy() -> None:

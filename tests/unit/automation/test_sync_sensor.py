@@ -1,9 +1,11 @@
 """The sync sensor: one run per batch of landed syncs, and never a dropped report.
 
 The graph is the platform's shape in miniature: a connector table, a staging view over it, an
-intermediate table, a daily-partitioned fact and a report over the fact, with the dbt models in
-one subsettable multi-asset and the fact in another (as ``dbt_models`` and
-``dbt_partitioned_facts`` are). Runs are executed in process on an ephemeral instance.
+intermediate table, a daily-partitioned fact and a report over the fact. The models and the
+fact are in two multi-assets here, the harder case for a single run (Dagster must order the
+pieces of the cycle tables -> fact -> report); the platform's ``dbt_fieldforce`` is one
+multi-asset with the partitions on the facts' specs. Runs are executed in process on an
+ephemeral instance.
 """
 
 import json
