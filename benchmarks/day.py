@@ -670,7 +670,7 @@ class Automation(Strategy):
         selection = {asset for key in landed for asset in self.rebuilds.get(key, ())}
         if selection:
             latest = {
-                key: {self.partitioned[key].get_last_partition_key(current_time=self._at(at))}
+                key: {self.partitioned[key].get_partition_keys(current_time=self._at(at))[-1]}
                 for key in selection
                 if key in self.partitioned
             }

@@ -190,9 +190,12 @@ def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() ->
     )
     def intermediate() -> None: ...
 
+    daily = dg.DailyPartitionsDefinition(start_date="2026-03-01", timezone="UTC")
+
     @dg.asset(
         key=mart,
         deps=[table],
+        partitions_def=daily,
         automation_condition=table_condition(),
         tags={REBUILD_TAG: ON_UPSTREAM},
     )
@@ -212,6 +215,7 @@ def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() ->
         instance=dg.DagsterInstance.ephemeral(),
         day_start=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
         names=names,
+        partitioned={mart: daily},
         rebuilds=sync_rebuilds(defs.resolve_all_asset_specs()),
     )
     assert automation.start([source, *names]) == 0
@@ -227,6 +231,10 @@ def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() ->
     # Released QUIET_S after the sync, requested at the first sensor tick once it is quiet.
     assert run.start_s == next_tick(901.2 + QUIET_S + SYNC_QUIET_S, SENSOR_INTERVAL_S)
     assert run.end_s == pytest.approx(run.start_s + 1.5)
+    # The fact's build is recorded for its latest partition at the run's simulated time.
+    latest = automation.instance.get_latest_materialization_event(mart)  # type: ignore[union-attr]
+    assert latest is not None and latest.asset_materialization is not None
+    assert latest.asset_materialization.partition == "2026-03-31"
 
     # A tick whose syncs changed nothing builds nothing.
     automation.react([Sync("postgres_jobs", "fivetran_jobs", 1800.0, 1801.0, ())])
