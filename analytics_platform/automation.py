@@ -372,6 +372,13 @@ def sync_rebuilds(specs: Iterable[dg.AssetSpec]) -> dict[dg.AssetKey, frozenset[
     return rebuilds
 
 
+def sync_selection(
+    rebuilds: Mapping[dg.AssetKey, Iterable[dg.AssetKey]], landed: Iterable[dg.AssetKey]
+) -> set[dg.AssetKey]:
+    """What one run rebuilds for a batch of landed connector tables: the union of their rebuilds."""
+    return {asset for key in landed for asset in rebuilds.get(key, ())}
+
+
 def sync_batch_due(
     landed_at: Iterable[float], now: float, quiet_s: float, max_hold_s: float
 ) -> bool:
@@ -448,7 +455,7 @@ def build_sync_sensor(
             {**acted, **{key.to_user_string(): current[key.to_user_string()] for key in landed}},
             sort_keys=True,
         )
-        selection = sorted({asset for key in landed for asset in rebuilds.get(key, ())}, key=str)
+        selection = sorted(sync_selection(rebuilds, landed), key=str)
         if not selection:
             return dg.SensorResult(
                 skip_reason="nothing is downstream of the synced tables", cursor=cursor

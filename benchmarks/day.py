@@ -95,7 +95,7 @@ from typing import Any
 
 import dagster as dg
 
-from analytics_platform.automation import SYNC_QUIET_S
+from analytics_platform.automation import SYNC_QUIET_S, sync_selection
 from sandbox.environ import environ
 from sandbox.provenance import RESULTS_DIR, machine
 
@@ -667,7 +667,7 @@ class Automation(Strategy):
             for event in sync.events
             if isinstance(event, dg.AssetMaterialization)
         }
-        selection = {asset for key in landed for asset in self.rebuilds.get(key, ())}
+        selection = sync_selection(self.rebuilds, landed)
         if selection:
             latest = {
                 key: {self.partitioned[key].get_partition_keys(current_time=self._at(at))[-1]}
