@@ -19,6 +19,8 @@ from benchmarks.day import (
     QUIET_S,
     SENSOR_INTERVAL_S,
     Automation,
+    BuildAll,
+    BuildAllCoalesced,
     Invocation,
     Run,
     Sync,
@@ -152,7 +154,7 @@ def test_summary_latency_is_the_last_affected_mart_and_counts_what_never_rebuilt
 
 
 class _Dbt:
-    """Builds exactly what it is asked to (by node name), instantly."""
+    """Builds exactly what it is asked to (by node name; all without a selection), instantly."""
 
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
@@ -160,7 +162,7 @@ class _Dbt:
 
     def build(self, args: Sequence[str]) -> Invocation:
         self.calls.append(list(args))
-        selected = args[args.index("--select") + 1].split()
+        selected = args[args.index("--select") + 1].split() if "--select" in args else self.names
         return Invocation(
             1.5,
             tuple((self.names[name], "model", "success", 0.5) for name in selected),
@@ -239,3 +241,26 @@ def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() ->
     # A tick whose syncs changed nothing builds nothing.
     automation.react([Sync("postgres_jobs", "fivetran_jobs", 1800.0, 1801.0, ())])
     assert len(automation.runs) == 1
+
+
+def test_build_all_builds_the_whole_project_after_every_sync_and_queues_while_busy() -> None:
+    names = {dg.AssetKey(["marts", name]): name for name in ("fct_jobs", "dim_customers")}
+    keys = {f"model.p.{name}": key for key, name in names.items()}
+    syncs = [
+        Sync("postgres_jobs_bu_north", "fivetran_jobs_north", 900.0, 901.0, ()),
+        Sync("postgres_jobs_bu_south", "fivetran_jobs_south", 901.0, 901.5, ()),
+    ]
+    per_sync = BuildAll("build_all", _Dbt({n: f"model.p.{n}" for n in names.values()}), keys)
+    per_sync.react(syncs)
+    # One whole-project build per sync, even one that changed nothing; the second waits for
+    # the first (the _Dbt stand-in's runs last 1.5 s).
+    assert [run.trigger_s for run in per_sync.runs] == [901.0, 901.5]
+    assert [run.start_s for run in per_sync.runs] == [901.0, 902.5]
+    assert all(run.selection == "(all)" and run.builds == 2 for run in per_sync.runs)
+    coalesced = BuildAllCoalesced(
+        "build_all_coalesced", _Dbt({n: f"model.p.{n}" for n in names.values()}), keys
+    )
+    coalesced.react(syncs)
+    coalesced.react([])
+    [run] = coalesced.runs
+    assert (run.trigger_s, run.builds) == (901.5, 2)

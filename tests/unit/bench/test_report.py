@@ -11,22 +11,26 @@ pytestmark = pytest.mark.unit
 
 MACHINE = {"cores": 2, "memory_gb": 23.5}
 DAY = {
-    "build_all_builds": 3552,
+    "build_all_builds": 10841,
+    "build_all_coalesced_builds": 3552,
     "source_plus_builds": 2600,
     "automation_builds": 1300,
-    "build_all_warehouse_s": 900.5,
+    "build_all_warehouse_s": 2900.5,
+    "build_all_coalesced_warehouse_s": 900.5,
     "source_plus_warehouse_s": 700.25,
     "automation_warehouse_s": 300.0,
-    "build_all_latency_p50_s": 8.0,
+    "build_all_latency_p50_s": 40.0,
+    "build_all_coalesced_latency_p50_s": 8.0,
     "source_plus_latency_p50_s": 10.0,
     "automation_latency_p50_s": 9.5,
-    "build_all_latency_p95_s": 9.0,
+    "build_all_latency_p95_s": 90.0,
+    "build_all_coalesced_latency_p95_s": 9.0,
     "source_plus_latency_p95_s": 12.0,
     "automation_latency_p95_s": 11.0,
     "build_all_freshness_met": 1.0,
+    "build_all_coalesced_freshness_met": 1.0,
     "source_plus_freshness_met": 1.0,
     "automation_freshness_met": 0.9875,
-    "build_all_builds_per_sync": 10841,
     "syncs": 293,
     "hours": 24.0,
     "scale": 0.003,
@@ -47,7 +51,8 @@ LATENCY = {
 
 def test_headlines_name_each_strategy_and_path() -> None:
     day = headline("day", DAY)
-    assert "3,552 / 2,600 / 1,300" in day
+    assert "10,841 / 3,552 / 2,600 / 1,300" in day
+    assert "latency p50 40 / 8 / 10 / 9.5 s" in day
     assert "98.8 %" in day and "293 syncs" in day
     latency = headline("latency", LATENCY)
     assert "webhook p50 14.2 s / p95 21 s" in latency
