@@ -118,7 +118,8 @@ TICK_MIN = 15
 QUIET_S = 3.0
 """The webhook receiver's quiet period (``analytics_platform.ingest.webhook`` ``--quiet``)."""
 SENSOR_INTERVAL_S = 5.0
-"""The automation sensors' ``minimum_interval_seconds`` (analytics_platform.definitions)."""
+"""How often a sensor can tick under the daemon: its loop runs at most every 5 s (Dagster's
+``MIN_INTERVAL_LOOP_TIME``), so the sync sensor's 1 s minimum interval is a 5 s tick."""
 SOURCE_PLUS_DEBOUNCE_S = QUIET_S
 """Strategy ``source_plus`` waits as long as the platform's receiver does, so the two differ in
 what they select, not in how patient they are."""
