@@ -47,14 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-
-from sandbox.backfills import DBT, PROJECT_DIR, dbt_full_refresh, snapshot_warehouse
-from sandbox.environ import environ
-from sandbox.fivetran.config import SourceSettings
-from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
-from sandbox.sources.estate import Estate
-from sandbox.warehouse_checksums import PARTITIONED_FACTS, connect_read_only, fact_checksums
+from devstack.environ import environ
+from standins.fivetran.config import SourceSettings
+from standins.fivetran.service import FivetranService, SyncRequest
+from standins.sources.estate import Estate
+from testkit.backfills import DBT, PROJECT_DIR, dbt_full_refresh, snapshot_warehouse
+from testkit.provenance import RESULTS_DIR, git_sha, machine
+from testkit.warehouse_checksums import PARTITIONED_FACTS, connect_read_only, fact_checksums
 
 REPO = Path(__file__).resolve().parents[1]
 FACT_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")

@@ -13,10 +13,10 @@ deliver:
 
 What is real:
 
-* The source estate (``sandbox/sources``: PostgreSQL Jobs DBs per tenant, the SaaS schemas,
+* The source estate (``local/standins/sources``: PostgreSQL Jobs DBs per tenant, the SaaS schemas,
   GPS batches, the targets sheet) and its change stream, advanced by the simulated minutes
   between ticks (``Estate.advance``).
-* Every sync: the local Fivetran service (``sandbox/fivetran``) syncs each connector that is
+* Every sync: the local Fivetran service (``local/standins/fivetran``) syncs each connector that is
   due at the tick, one after the other, into the warehouse (DuckDB), with Fivetran's
   semantics. Which tables a sync changed is measured as the platform measures it
   (``analytics_platform.ingest.observe.observe_connector``: ``_fivetran_synced`` watermarks,
@@ -99,10 +99,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from devstack.environ import environ
+from testkit.provenance import RESULTS_DIR, machine
 
 from analytics_platform.automation import SYNC_QUIET_S, sync_selection
-from sandbox.environ import environ
-from sandbox.provenance import RESULTS_DIR, machine
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO / "dbt_fieldforce"
@@ -385,7 +385,7 @@ class Landing:
 
     def __init__(self, home: Path, scale: float, seed: int = SEED, tenants: int = TENANTS) -> None:
         """Nothing starts until :meth:`start`."""
-        from sandbox.sources.estate import Estate
+        from standins.sources.estate import Estate
 
         self.home = home
         self.warehouse = home / "warehouse" / "warehouse.duckdb"
@@ -404,12 +404,13 @@ class Landing:
 
     def start(self) -> None:
         """Generate the estate, start the service, switch every connector to manual, sync all."""
+        from devstack.ports import free_port
+        from standins.fivetran.service import start_service
+
         from analytics_platform.ingest.observe import (
             fetch_tables_by_connector,
             with_platform_tables,
         )
-        from sandbox.fivetran.service import start_service
-        from sandbox.ports import free_port
 
         self.estate.start()
         self.estate.generate()
@@ -806,8 +807,9 @@ def run(
         hours: simulated hours to replay (24 = the issue's day).
         keep: keep the data directory (sources, warehouses, logs) for inspection.
     """
+    from testkit.harness import rebuilt_by
+
     from analytics_platform.automation import sync_rebuilds
-    from sandbox.harness import rebuilt_by
 
     began = time.perf_counter()
     load_before = os.getloadavg()[0]

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
-from sandbox.sources.estate import Estate
+from standins.sources.estate import Estate
+from testkit.provenance import RESULTS_DIR, git_sha, machine
 
 SYSTEMS = ("jobs_db", "salesforce", "quickbooks", "servicetitan", "telematics", "sheets")
 

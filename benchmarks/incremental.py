@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from testkit.provenance import RESULTS_DIR, git_sha, machine
 
 from analytics_platform.transform.project import VENV_DBT
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
 from tests.integration.dbt.raw_fixture import all_tables, table_columns
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.fivetran import minisource
-from sandbox.fivetran.config import SourceSettings
-from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
-from sandbox.sources import catalog
-from sandbox.sources.postgres import PostgresCluster
+from standins.fivetran import minisource
+from standins.fivetran.config import SourceSettings
+from standins.fivetran.service import FivetranService, SyncRequest
+from standins.sources import catalog
+from standins.sources.postgres import PostgresCluster
+from testkit.provenance import RESULTS_DIR, git_sha, machine
 
 SDD_GPS_EVENTS_PER_DAY = 50_000_000
 SDD_JOBS_DB_ROWS = 10_000_000

@@ -25,12 +25,11 @@ from typing import Any
 
 import dagster as dg
 import psycopg
-
-from sandbox.harness import RunningPlatform, load_specs, rebuilt_by
-from sandbox.launcher import LocalPlatform
-from sandbox.ports import free_port
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
-from sandbox.sources import catalog
+from devstack.launcher import LocalPlatform
+from devstack.ports import free_port
+from standins.sources import catalog
+from testkit.harness import RunningPlatform, load_specs, rebuilt_by
+from testkit.provenance import RESULTS_DIR, git_sha, machine
 
 TENANTS = ("bu_north", "bu_south")
 POLL_INTERVAL_S = 10

@@ -39,11 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from sandbox.fivetran.service import start_service
-from sandbox.ports import free_port
-from sandbox.provenance import RESULTS_DIR, git_sha, machine
-from sandbox.sources.estate import Estate
+from devstack.ports import free_port
+from standins.fivetran.service import start_service
+from standins.sources.estate import Estate
+from testkit.provenance import RESULTS_DIR, git_sha, machine
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -22,8 +22,7 @@ matplotlib.use("Agg")  # files only: no display on CI machines
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-
-from sandbox.provenance import RESULTS_DIR
+from testkit.provenance import RESULTS_DIR
 
 ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
 TARGETS = {

@@ -15,10 +15,9 @@ import duckdb
 import httpx
 import psycopg
 import pytest
-
-from sandbox.fivetran.webhooks import sign
-from sandbox.harness import RunningPlatform, load_specs, rebuilt_by
-from sandbox.sources import catalog
+from standins.fivetran.webhooks import sign
+from standins.sources import catalog
+from testkit.harness import RunningPlatform, load_specs, rebuilt_by
 
 # The stack starts once per session (minutes on 2 busy cores): allow for it.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]

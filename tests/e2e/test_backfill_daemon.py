@@ -15,8 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
-from sandbox.backfills import (
+from testkit.backfills import (
     BackfillOutcome,
     dbt_full_refresh,
     materialized_partitions,
@@ -24,8 +23,8 @@ from sandbox.backfills import (
     run_backfill,
     snapshot_warehouse,
 )
-from sandbox.harness import RunningPlatform
-from sandbox.warehouse_checksums import (
+from testkit.harness import RunningPlatform
+from testkit.warehouse_checksums import (
     PARTITIONED_FACTS,
     connect_read_only,
     fact_checksums,

@@ -21,12 +21,11 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+from devstack.stack import REPO_ROOT
+from devstack.testing import chromium_path
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from sandbox.backfills import materialized_partitions, wait_for_backfill
-from sandbox.harness import RunningPlatform
-from sandbox.stack import REPO_ROOT
-from sandbox.testing import chromium_path
+from testkit.backfills import materialized_partitions, wait_for_backfill
+from testkit.harness import RunningPlatform
 
 pytestmark = pytest.mark.e2e
 

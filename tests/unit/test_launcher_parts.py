@@ -5,13 +5,12 @@ import time
 from pathlib import Path
 
 import pytest
+from devstack.cli import app
+from devstack.launcher import LaunchError, check_writable
+from devstack.ports import PortInUseError, ensure_free, free_port, wait_for_port
+from devstack.processes import Supervisor
+from devstack.stack import read_stack, remove_stack, stack_path, write_stack
 from typer.testing import CliRunner
-
-from sandbox.cli import app
-from sandbox.launcher import LaunchError, check_writable
-from sandbox.ports import PortInUseError, ensure_free, free_port, wait_for_port
-from sandbox.processes import Supervisor
-from sandbox.stack import read_stack, remove_stack, stack_path, write_stack
 
 pytestmark = pytest.mark.unit
 

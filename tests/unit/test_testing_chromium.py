@@ -4,8 +4,7 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
-
-from sandbox import testing
+from devstack import testing
 
 pytestmark = pytest.mark.unit
 

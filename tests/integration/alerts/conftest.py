@@ -1,6 +1,6 @@
 """The Slack and PagerDuty stand-ins, started once per session as real processes.
 
-They run through their command lines (``python -m sandbox.slack serve …``), as ``fieldforce up``
+They run through their command lines (``python -m standins.slack serve …``), as ``fieldforce up``
 runs them, on free loopback ports; each test starts from an empty recording.
 """
 
@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from sandbox.ports import free_port, wait_for_port
-from sandbox.stack import REPO_ROOT
+from devstack.ports import free_port, wait_for_port
+from devstack.stack import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def _serve(module: str, home: Path, args: list[str]) -> Iterator[str]:
 def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
     home = tmp_path_factory.mktemp("slack")
     token = f"xoxb-{secrets.token_hex(6)}-{secrets.token_hex(12)}"
-    with _serve("sandbox.slack", home, ["--token", token]) as root:
+    with _serve("standins.slack", home, ["--token", token]) as root:
         yield StandIn(root, home, token)
 
 
@@ -73,7 +72,7 @@ def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
 def pagerduty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
     home = tmp_path_factory.mktemp("pagerduty")
     routing_key = secrets.token_hex(16)
-    with _serve("sandbox.pagerduty", home, ["--routing-key", routing_key]) as root:
+    with _serve("standins.pagerduty", home, ["--routing-key", routing_key]) as root:
         yield StandIn(root, home, routing_key)
 
 

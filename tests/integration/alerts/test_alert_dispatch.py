@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from devstack.ports import free_port
 
 from analytics_platform.notify import (
     Alert,
@@ -19,7 +20,6 @@ from analytics_platform.notify import (
     dispatch,
     load_alerting_config,
 )
-from sandbox.ports import free_port
 from tests.integration.alerts.conftest import StandIn
 
 pytestmark = pytest.mark.integration

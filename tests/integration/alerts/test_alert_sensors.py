@@ -24,6 +24,9 @@ import duckdb
 import pytest
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_fivetran import load_fivetran_asset_specs
+from standins.fivetran import minisource
+from standins.sources import catalog
+from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
 
 from analytics_platform.alerts import build_alert_defs
 from analytics_platform.freshness import with_layer_policy
@@ -38,9 +41,6 @@ from analytics_platform.notify import (
     load_alerting_config,
 )
 from analytics_platform.transform.translator import FieldForceDbtTranslator
-from sandbox.fivetran import minisource
-from sandbox.sources import catalog
-from tests.fixtures.fivetran.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
 from tests.integration.alerts.conftest import StandIn
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from devstack.ports import free_port
 
 from analytics_platform.notify import PagerDutyError, PagerDutyNotifier
-from sandbox.ports import free_port
 from tests.integration.alerts.conftest import StandIn
 
 pytestmark = pytest.mark.integration

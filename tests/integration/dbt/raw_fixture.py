@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from sandbox.sources import catalog
+from standins.sources import catalog
 
 Row = dict[str, Any]
 Tables = dict[tuple[str, str], list[Row]]

@@ -1,5 +1,5 @@
-"""The correctness proof on generated data: the source estate (sandbox.sources) synced by the
-local Fivetran (sandbox.fivetran), then dbt. The marts equal the generator's ground truth
+"""The correctness proof on generated data: the source estate (standins.sources) synced by the
+local Fivetran (standins.fivetran), then dbt. The marts equal the generator's ground truth
 (revenue per UTC day and region to the cent, jobs per scheduled day and status, active
 technicians per day) after the historical sync and again after a change set (late rows,
 updates, soft and hard deletes, duplicate GPS events) synced and built incrementally; and a
@@ -16,10 +16,9 @@ from typing import Any
 
 import duckdb
 import pytest
-
-from sandbox.fivetran.config import SourceSettings
-from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.sources.estate import Estate
+from standins.fivetran.config import SourceSettings
+from standins.fivetran.service import FivetranService, SyncRequest
+from standins.sources.estate import Estate
 
 from .conftest import (
     FACT_MODELS,

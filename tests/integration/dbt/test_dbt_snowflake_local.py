@@ -1,5 +1,5 @@
 """The Snowflake SQL path: the same project builds and passes its tests with dbt-snowflake
-against a local fakesnow server (scripts/fakesnow_server.py), and its marts equal the
+against a local fakesnow server (local/standins/snowflake/fakesnow_server.py), and its marts equal the
 ground truth (and so the DuckDB run), before and after an incremental run."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import raw_fixture
-from .conftest import REPO, DbtProject, dbt_env
+from .conftest import DbtProject, dbt_env
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def free_port() -> int:
 def fakesnow_port() -> Iterator[int]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "fakesnow_server.py"), "--port", str(port)],
+        [sys.executable, "-m", "standins.snowflake.fakesnow_server", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

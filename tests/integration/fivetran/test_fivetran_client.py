@@ -8,11 +8,11 @@ import dagster as dg
 import duckdb
 import pytest
 from dagster_fivetran import FivetranWorkspace, build_fivetran_polling_sensor
+from standins.sources import catalog
+from standins.sources.postgres import free_port
+from testkit.stack import API_KEY, API_SECRET, Stack, assert_all_landed
 
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
-from sandbox.sources import catalog
-from sandbox.sources.postgres import free_port
-from tests.fixtures.fivetran.stack import API_KEY, API_SECRET, Stack, assert_all_landed
 
 pytestmark = pytest.mark.integration
 

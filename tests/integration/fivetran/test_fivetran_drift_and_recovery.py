@@ -8,11 +8,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from sandbox.fivetran import minisource
-from sandbox.fivetran.service import CRASH_EXIT_CODE
-from sandbox.sources import catalog
-from tests.fixtures.fivetran.stack import Stack, StackFactory, assert_all_landed
+from standins.fivetran import minisource
+from standins.fivetran.service import CRASH_EXIT_CODE
+from standins.sources import catalog
+from testkit.stack import Stack, StackFactory, assert_all_landed
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,9 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-
-from sandbox.sources.estate import Estate
-from sandbox.sources.postgres import free_port
-from tests.fixtures.fivetran.stack import (
+from standins.sources.estate import Estate
+from standins.sources.postgres import free_port
+from testkit.stack import (
     Stack,
     assert_all_landed,
     clear_pii_values,

@@ -6,8 +6,7 @@ import time
 
 import httpx
 import pytest
-
-from tests.fixtures.fivetran.stack import API_KEY, Stack
+from testkit.stack import API_KEY, Stack
 
 pytestmark = pytest.mark.integration
 

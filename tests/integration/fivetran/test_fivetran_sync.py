@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from sandbox.fivetran import minisource
-from sandbox.sources import catalog
-from tests.fixtures.fivetran.stack import (
+from standins.fivetran import minisource
+from standins.sources import catalog
+from testkit.stack import (
     Stack,
     assert_all_landed,
     clear_pii_values,

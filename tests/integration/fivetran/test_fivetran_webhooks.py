@@ -12,9 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-
-from sandbox.sources.postgres import free_port
-from tests.fixtures.fivetran.stack import Stack
+from standins.sources.postgres import free_port
+from testkit.stack import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from standins.fivetran.config import SourceSettings
+from standins.fivetran.service import FivetranService, SyncRequest
+from standins.sources.estate import Estate
+from testkit.stack import Stack, clear_pii_values
 
-from sandbox.fivetran.config import SourceSettings
-from sandbox.fivetran.service import FivetranService, SyncRequest
-from sandbox.sources.estate import Estate
-from tests.fixtures.fivetran.stack import Stack, clear_pii_values
 from tests.integration.dbt.conftest import PROJECT_DIR, DbtProject, dbt_env
 
 MAPPING_SEED = PROJECT_DIR / "seeds" / "security" / "user_region_access.csv"

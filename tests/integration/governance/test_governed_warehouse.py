@@ -1,5 +1,5 @@
 """Governance on the local warehouse, through the only door a reader has
-(analytics_platform.governance.connect_governed), compared with the marts dbt built:
+(standins.snowflake.governance.connect_governed), compared with the marts dbt built:
 
 * a BI user mapped to regions sees exactly those regions' rows, an unmapped user none;
 * masked columns show masked values to the BI role, clear (hashed-at-sync) values to the
@@ -17,13 +17,13 @@ from collections.abc import Iterable
 import duckdb
 import psycopg
 import pytest
-
-from analytics_platform.governance import (
+from standins.snowflake.governance import (
     BI_ROLE,
     GovernanceError,
     connect_governed,
 )
-from tests.fixtures.fivetran.stack import hashed
+from testkit.stack import hashed
+
 from tests.integration.dbt.conftest import query
 
 from .conftest import GovernedWarehouse, user_regions

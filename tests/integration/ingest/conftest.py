@@ -1,3 +1,3 @@
-from tests.fixtures.fivetran.stack import pg_cluster, stack, stack_factory
+from testkit.stack import pg_cluster, stack, stack_factory
 
 __all__ = ["pg_cluster", "stack", "stack_factory"]

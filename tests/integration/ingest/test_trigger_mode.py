@@ -8,6 +8,8 @@ import httpx
 import pytest
 from dagster_duckdb import DuckDBResource
 from dagster_fivetran import load_fivetran_asset_specs
+from standins.sources import catalog
+from testkit.stack import API_KEY, API_SECRET, Stack
 
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 from analytics_platform.ingest.translator import FieldForceFivetranTranslator
@@ -16,8 +18,6 @@ from analytics_platform.ingest.trigger import (
     cadence_cron,
     connector_sync_assets,
 )
-from sandbox.sources import catalog
-from tests.fixtures.fivetran.stack import API_KEY, API_SECRET, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,14 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+from standins.fivetran.webhooks import sign
+from standins.sources import catalog
 from starlette.testclient import TestClient
+from testkit.stack import API_KEY, API_SECRET, Stack
 
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 from analytics_platform.ingest.observe import fetch_tables_by_connector
 from analytics_platform.ingest.webhook import SIGNATURE_HEADER, SyncObserver, create_app
-from sandbox.fivetran.webhooks import sign
-from sandbox.sources import catalog
-from tests.fixtures.fivetran.stack import API_KEY, API_SECRET, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -1,3 +1,3 @@
-from tests.fixtures.fivetran.stack import pg_cluster, shared_stack
+from testkit.stack import pg_cluster, shared_stack
 
 __all__ = ["pg_cluster", "shared_stack"]

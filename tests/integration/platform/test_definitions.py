@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
-
-from tests.fixtures.fivetran.stack import API_KEY, API_SECRET, Stack
+from testkit.stack import API_KEY, API_SECRET, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,8 @@ import pytest
 import yaml
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresRunStorage
-
-from sandbox.sources.postgres import PostgresCluster
-from sandbox.stack import REPO_ROOT
+from devstack.stack import REPO_ROOT
+from standins.sources.postgres import PostgresCluster
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,9 @@ import duckdb
 import httpx
 import pytest
 from dagster_snowflake import SnowflakeResource
+from standins.fivetran.service import start_service
 from starlette.testclient import TestClient
+from testkit.stack import Stack, StackFactory, pg_cluster
 
 from analytics_platform import resources as resources_module
 from analytics_platform.ingest.assets import fivetran_workspace
@@ -39,8 +41,6 @@ from analytics_platform.ingest.observe import fetch_tables_by_connector
 from analytics_platform.ingest.webhook import SIGNATURE_HEADER, SyncObserver, create_app, signature
 from analytics_platform.resources import warehouse_resource
 from analytics_platform.settings import PROJECT_ROOT, load_settings, require
-from sandbox.fivetran.service import start_service
-from tests.fixtures.fivetran.stack import Stack, StackFactory, pg_cluster
 from tests.integration.alerts.conftest import (
     StandIn,
     pagerduty_server,

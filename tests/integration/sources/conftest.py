@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from sandbox.sources.estate import Estate
+from standins.sources.estate import Estate
 
 SCALE = 0.0004
 ADVANCE_MINUTES = 6 * 60
@@ -48,7 +47,7 @@ def generated(base_dir: Path) -> Iterator[Generated]:
         assert progress[-1][1] == progress[-1][2]
         initial = estate.checksums()
         truth = estate.ground_truth()
-        from sandbox.sources.config import to_us
+        from standins.sources.config import to_us
 
         clock0 = to_us(estate.clock)
         estate.advance(ADVANCE_MINUTES)

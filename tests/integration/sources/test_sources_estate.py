@@ -9,12 +9,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from standins.sources import catalog
+from standins.sources.bulkload import connect
+from standins.sources.config import EPOCH_US, HOUR_US, from_us
+from standins.sources.errors import EstateError
+from standins.sources.estate import Estate
 
-from sandbox.sources import catalog
-from sandbox.sources.bulkload import connect
-from sandbox.sources.config import EPOCH_US, HOUR_US, from_us
-from sandbox.sources.errors import EstateError
-from sandbox.sources.estate import Estate
 from tests.integration.sources.conftest import ADVANCE_MINUTES, SCALE, Generated
 
 pytestmark = pytest.mark.integration
@@ -474,10 +474,10 @@ def test_other_processes_share_a_running_estate_and_orphans_get_stopped(base_dir
     import subprocess
     import sys
 
-    from sandbox.sources.postgres import postgres_processes
+    from standins.sources.postgres import postgres_processes
 
     home = base_dir / "shared"
-    cli = [sys.executable, "-m", "sandbox.sources", "--home", str(home)]
+    cli = [sys.executable, "-m", "standins.sources", "--home", str(home)]
     with Estate(home, seed=1, scale=SCALE, tenants=1) as estate:
         estate.generate()
         out = subprocess.run([*cli, "advance", "10"], capture_output=True, text=True, check=True)
@@ -492,7 +492,7 @@ def test_other_processes_share_a_running_estate_and_orphans_get_stopped(base_dir
         [
             sys.executable,
             "-c",
-            "import sys, time; from sandbox.sources.estate import Estate;"
+            "import sys, time; from standins.sources.estate import Estate;"
             f" Estate({str(home)!r}).start(); print('up', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from sandbox.sources.errors import EstateError
-from sandbox.sources.postgres import PostgresCluster, postgres_processes
+from standins.sources.errors import EstateError
+from standins.sources.postgres import PostgresCluster, postgres_processes
 
 pytestmark = pytest.mark.integration
 

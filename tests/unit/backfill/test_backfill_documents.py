@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster_graphql.schema import create_schema
 from graphql import parse, validate
-
-from sandbox import backfills
+from testkit import backfills
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from sandbox.warehouse_checksums import (
+from testkit.warehouse_checksums import (
     Checksum,
     checksum_sql,
     fact_checksums,

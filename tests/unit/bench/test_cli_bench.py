@@ -3,8 +3,7 @@
 import inspect
 
 import pytest
-
-from sandbox.cli import BENCHMARKS, _load_benchmark
+from devstack.cli import BENCHMARKS, _load_benchmark
 
 pytestmark = pytest.mark.unit
 

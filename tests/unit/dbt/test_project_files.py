@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+from standins.sources import catalog
 
-from sandbox.sources import catalog
 from tests.integration.dbt import raw_fixture
 
 pytestmark = pytest.mark.unit

@@ -7,16 +7,16 @@ import hmac
 
 import dagster as dg
 import pytest
+from standins.fivetran import typemap
+from standins.fivetran.config import SourceSettings, load_account
+from standins.fivetran.webhooks import sign
+from standins.sources import catalog
 
 from analytics_platform.ingest.fivetran import (
     FIVETRAN_API_BASE_URL,
     ConfigurableFivetranClient,
     ConfigurableFivetranWorkspace,
 )
-from sandbox.fivetran import typemap
-from sandbox.fivetran.config import SourceSettings, load_account
-from sandbox.fivetran.webhooks import sign
-from sandbox.sources import catalog
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,6 @@
 import pytest
-
-from sandbox.sources import config
-from sandbox.sources.errors import EstateError
+from standins.sources import config
+from standins.sources.errors import EstateError
 
 pytestmark = pytest.mark.unit
 

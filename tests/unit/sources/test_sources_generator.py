@@ -5,10 +5,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pytest
-
-from sandbox.sources import arrowcols, config, jobsdb, postgres, sheets, telematics, timeline
-from sandbox.sources.errors import EstateError
-from sandbox.sources.generator import build_tenant, history_now_us
+from standins.sources import arrowcols, config, jobsdb, postgres, sheets, telematics, timeline
+from standins.sources.errors import EstateError
+from standins.sources.generator import build_tenant, history_now_us
 
 pytestmark = pytest.mark.unit
 

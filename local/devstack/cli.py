@@ -1,0 +1,282 @@
+"""``fieldforce``: bring the local FieldForce platform up, and measure it.
+
+The CLI is the launcher of the *local* world (sources, sync service, stand-ins, Dagster); it is
+not imported by the production code location ``analytics_platform``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from testkit.provenance import RESULTS_DIR, machine
+
+from devstack.launcher import LaunchError, LocalPlatform
+from devstack.ports import PortInUseError
+from devstack.stack import REPO_ROOT, fieldforce_home
+
+app = typer.Typer(
+    help="FieldForce Analytics Platform: the local platform launcher and benchmarks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+BENCHMARKS = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
+DEFAULT_SCALE = 0.001
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]fieldforce: {message}[/]")
+    return typer.Exit(code=1)
+
+
+def _check_scale(scale: float) -> float:
+    if not 0 < scale <= 1:
+        raise typer.BadParameter(
+            f"--scale must be in (0, 1] (1.0 = the SDD's volumes), got {scale}"
+        )
+    return scale
+
+
+def _progress_callback(progress: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, Any] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=max(total, 1))
+        progress.update(tasks[step], completed=done, total=max(total, 1))
+
+    return update
+
+
+@app.command()
+def up(
+    scale: Annotated[
+        float, typer.Option(help="Size of the source estate; 1.0 = SDD volumes.")
+    ] = DEFAULT_SCALE,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second for the demo clock.")
+    ] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 42,
+    tenants: Annotated[int, typer.Option(help="Jobs DB business units (tenants).")] = 2,
+    home: Annotated[
+        Path | None, typer.Option(help="Data directory (default $FIELDFORCE_HOME or .fieldforce).")
+    ] = None,
+    dagster_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    no_dagster: Annotated[
+        bool, typer.Option("--no-dagster", help="Start everything but Dagster.")
+    ] = False,
+    exit_after: Annotated[
+        float | None,
+        typer.Option(help="Stop by itself after this many seconds (smoke tests).", hidden=True),
+    ] = None,
+) -> None:
+    """Bring the whole local platform up on embedded defaults; Ctrl-C stops all of it."""
+    _check_scale(scale)
+    if seed < 0:
+        raise typer.BadParameter(f"--seed must be >= 0, got {seed}")
+    if speed <= 0:
+        raise typer.BadParameter(f"--speed must be > 0, got {speed}")
+    home = (home or fieldforce_home()).resolve()
+    platform_ = LocalPlatform(
+        home=home,
+        seed=seed,
+        scale=scale,
+        tenants=tenants,
+        speed=speed,
+        dagster_port=dagster_port,
+        with_dagster=not no_dagster,
+    )
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            info = platform_.start(progress=_progress_callback(progress))
+    except (LaunchError, PortInUseError, OSError, RuntimeError) as exc:
+        platform_.stop()
+        raise _fail(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+    _print_urls(info, home)
+    started = time.monotonic()
+    try:
+        while not stopping.is_set():
+            dead = platform_.supervisor.dead()
+            if dead:
+                names = ", ".join(f"{c.name} (see {c.log_path})" for c in dead)
+                console.print(f"[bold red]fieldforce: stopped unexpectedly: {names}[/]")
+                break
+            if exit_after is not None and time.monotonic() - started > exit_after:
+                break
+            stopping.wait(1.0)
+    finally:
+        console.print("Stopping every process fieldforce started ...")
+        platform_.stop()
+        console.print("Stopped.")
+
+
+def _print_urls(info: dict[str, Any], home: Path) -> None:
+    table = Table(title="FieldForce local platform is up", show_header=False)
+    for key in (
+        "dagster_url",
+        "fivetran_api_url",
+        "webhook_url",
+        "slack_api_url",
+        "slack_ui_url",
+        "pagerduty_ui_url",
+    ):
+        if info.get(key):
+            table.add_row(key, str(info[key]))
+    table.add_row("pagerduty_events_url", str(info.get("pagerduty_events_url", "")))
+    for tenant, dsn in info.get("sources", {}).get("jobs_db_dsns", {}).items():
+        table.add_row(f"jobs db {tenant}", dsn)
+    table.add_row("warehouse", json.dumps(info.get("warehouse", {})))
+    table.add_row("stack file", str(home / "stack.json"))
+    console.print(table)
+    console.print("Press Ctrl-C to stop everything.")
+
+
+def _load_benchmark(name: str) -> ModuleType:
+    path = REPO_ROOT / "benchmarks" / f"{name}.py"
+    if not path.exists():
+        raise _fail(f"benchmark {name!r} is not implemented yet ({path} is missing)")
+    spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@app.command()
+def bench(
+    names: Annotated[list[str], typer.Argument(help=f"Benchmarks: {', '.join(BENCHMARKS)}, all.")],
+    scale: Annotated[
+        float | None, typer.Option(help="Scale factor (each benchmark has its own default).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where NAME.json goes.")] = RESULTS_DIR,
+) -> None:
+    """Run benchmarks, print a table, and write ``OUT/NAME.json`` for each.
+
+    ``all`` runs every benchmark the project has, one after the other under a progress bar, keeps
+    going when one fails (and exits non-zero at the end), then draws the plots and the report
+    (``OUT/plots/NAME.png``, ``OUT/report.md``; see ``benchmarks/report.py``).
+    """
+    if scale is not None:
+        _check_scale(scale)
+    run_all = "all" in names
+    selected = list(BENCHMARKS) if run_all else names
+    unknown = [n for n in selected if n not in BENCHMARKS]
+    if unknown:
+        raise _fail(f"unknown benchmark(s): {', '.join(unknown)}; choose from {BENCHMARKS}")
+    if run_all:
+        selected = [n for n in BENCHMARKS if (REPO_ROOT / "benchmarks" / f"{n}.py").exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    summary = Table(title="FieldForce benchmarks")
+    summary.add_column("benchmark")
+    summary.add_column("figures")
+    failed: list[str] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=len(selected) < 2,
+    ) as progress:
+        overall = progress.add_task("benchmarks", total=len(selected))
+        for name in selected:
+            progress.update(overall, description=f"bench {name}")
+            console.print(f"[bold]==> bench {name}[/]")
+            try:
+                result = _run_benchmark(name, out, scale)
+            except Exception as exc:
+                if not run_all:
+                    raise
+                # One broken benchmark must not cost the figures of all the others.
+                console.print(f"[bold red]bench {name} failed: {exc!r}[/]")
+                failed.append(name)
+                summary.add_row(name, f"FAILED: {exc!r}"[:500])
+            else:
+                figures = {k: v for k, v in result.items() if k not in ("machine", "finished_at")}
+                summary.add_row(name, json.dumps(figures, default=str))
+            progress.advance(overall)
+    console.print(summary)
+    if run_all:
+        report = _load_benchmark("report")
+        plots = report.build(out)
+        console.print(f"Plots: {', '.join(str(p) for p in plots.values())}")
+        console.print(f"Report: {out / 'report.md'}")
+    if failed:
+        raise _fail(f"benchmark(s) failed: {', '.join(failed)}")
+
+
+def _run_benchmark(name: str, out: Path, scale: float | None) -> dict[str, Any]:
+    """Run one benchmark and write ``out/NAME.json`` with scale, machine and finish time."""
+    module = _load_benchmark(name)
+    kwargs: dict[str, Any] = {"out_dir": out}
+    if scale is not None:
+        kwargs["scale"] = scale
+    result: dict[str, Any] = module.run(**kwargs)
+    result.setdefault("scale", scale)
+    result.setdefault("machine", machine())
+    result.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+@app.command()
+def generate(
+    scale: Annotated[float, typer.Option(help="Size; 1.0 = SDD volumes.")] = DEFAULT_SCALE,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    tenants: Annotated[int, typer.Option(help="Jobs DB tenants.")] = 2,
+    home: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
+) -> None:
+    """Generate the source estate (PostgreSQL + files) and print its checksums."""
+    _check_scale(scale)
+    from standins.sources.estate import Estate, EstateError
+
+    estate = Estate((home or fieldforce_home()).resolve(), seed=seed, scale=scale, tenants=tenants)
+    try:
+        estate.start()
+        with Progress(console=console) as progress:
+            estate.generate(progress=_progress_callback(progress))
+        console.print_json(json.dumps(estate.checksums()))
+    except EstateError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        estate.stop()
+
+
+@app.command()
+def secret() -> None:
+    """Print a fresh random secret (for FIVETRAN_WEBHOOK_SECRET and friends)."""
+    console.print(secrets.token_hex(32))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,351 @@
+"""The local platform as one object: start every part in order, describe it, stop all of it.
+
+Used by ``fieldforce up`` and by test fixtures that need the whole stack. Order matters:
+sources first (the sync reads them), then the sync service, then Dagster (its definitions talk
+to the sync service). Each part records how to reach it in the stack file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.ports import ensure_free, free_port, wait_for_port
+from devstack.processes import Supervisor
+from devstack.stack import REPO_ROOT, remove_stack, write_stack
+
+Progress = Callable[[str, int, int], None]
+
+
+class LaunchError(RuntimeError):
+    """A part of the local platform could not start; the message names it."""
+
+
+def check_writable(home: Path) -> None:
+    """Fail with one line naming ``home`` when it cannot be created or written."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / ".write-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise LaunchError(f"data directory {home} is not writable ({exc.strerror})") from None
+
+
+@dataclass
+class LocalPlatform:
+    """Every process of the local platform, started and stopped together."""
+
+    home: Path
+    seed: int = 42
+    scale: float = 0.001
+    tenants: int = 2
+    speed: float = 60.0
+    dagster_port: int | None = 3000
+    with_dagster: bool = True
+    with_change_stream: bool = True
+    fivetran_mode: str = "webhook"
+    """How Dagster learns of syncs: ``webhook`` (the receiver) or ``polling`` (a sensor)."""
+    poll_interval_s: float | None = None
+    """The polling sensor's interval (``FIVETRAN_POLL_INTERVAL_S``); None keeps the default."""
+    supervisor: Supervisor = field(init=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Logs of every child go next to the data they belong to."""
+        self.supervisor = Supervisor(log_dir=self.home / "logs")
+
+    def start(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Start all parts; returns the stack description (also written to the stack file)."""
+        from standins.sources.estate import Estate, EstateError
+
+        check_writable(self.home)
+        if self.with_dagster and self.dagster_port:
+            ensure_free(self.dagster_port, "Dagster UI")
+        reuse = self._estate_matches()
+        try:
+            estate = Estate(self.home, seed=self.seed, scale=self.scale, tenants=self.tenants)
+            estate.start()
+            self.supervisor.on_stop.append(estate.stop)
+            if not reuse:
+                # New sources: the warehouse and the sync service's cursors describe the old
+                # ones, so they go too (a real re-onboarding would resync from scratch).
+                (self.home / "warehouse.duckdb").unlink(missing_ok=True)
+                shutil.rmtree(self.home / "fivetran", ignore_errors=True)
+                estate.generate(progress=progress)
+        except EstateError as exc:
+            raise LaunchError(str(exc)) from None
+        sources = estate.connection_info()
+        self.info = {
+            "home": str(self.home),
+            "warehouse": {"type": "duckdb", "path": str(self.home / "warehouse.duckdb")},
+            "sources": sources,
+        }
+        self._publish()
+        self._start_fivetran(sources)
+        self._start_alert_standins()
+        if self.with_change_stream:
+            self._start_change_stream()
+        if self.with_dagster:
+            self._prepare_dbt()
+            self._start_dagster()
+            if self.fivetran_mode == "webhook":
+                self._start_webhook_receiver()
+        self._publish()
+        return self.info
+
+    def _estate_matches(self) -> bool:
+        """Whether the home already holds a fully generated estate with these parameters."""
+        state_path = self.home / "sources" / "estate.json"
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            return False
+        tenants = state.get("tenants", [])
+        return (
+            bool(state.get("generated"))
+            and state.get("seed") == self.seed
+            and state.get("scale") == self.scale
+            and len(tenants) == self.tenants
+        )
+
+    def stop(self) -> None:
+        """Stop every process this platform started and remove the stack file."""
+        self.supervisor.stop()
+        remove_stack(self.home)
+
+    def env(self) -> dict[str, str]:
+        """The environment the production code location reads (see .env.example)."""
+        env = {
+            "ENVIRONMENT": "local",
+            "FIVETRAN_MODE": self.fivetran_mode,
+            "FIELDFORCE_HOME": str(self.home),
+            "FIELDFORCE_WAREHOUSE_PATH": self.info["warehouse"]["path"],
+        }
+        if "fivetran_api_url" in self.info:
+            env |= {
+                "FIVETRAN_API_BASE_URL": self.info["fivetran_api_url"],
+                "FIVETRAN_API_KEY": self.info["fivetran_api_key"],
+                "FIVETRAN_API_SECRET": self.info["fivetran_api_secret"],
+                "FIVETRAN_WEBHOOK_SECRET": self.info["webhook_secret"],
+            }
+        if "slack_api_url" in self.info:
+            env |= {
+                "SLACK_API_BASE_URL": self.info["slack_api_url"],
+                "SLACK_BOT_TOKEN": self.info["slack_bot_token"],
+                "PAGERDUTY_EVENTS_URL": self.info["pagerduty_events_url"],
+                "PAGERDUTY_ROUTING_KEY": self.info["pagerduty_routing_key"],
+            }
+        if self.poll_interval_s is not None:
+            env["FIVETRAN_POLL_INTERVAL_S"] = str(self.poll_interval_s)
+        if "dagster_url" in self.info:
+            env["DAGSTER_UI_URL"] = self.info["dagster_url"]
+        return env
+
+    def _start_alert_standins(self) -> None:
+        slack_port, pagerduty_port = free_port(), free_port()
+        token, routing_key = f"xoxb-{secrets.token_hex(12)}", secrets.token_hex(16)
+        self.supervisor.start(
+            "slack",
+            [
+                sys.executable,
+                "-m",
+                "standins.slack",
+                "serve",
+                "--port",
+                str(slack_port),
+                "--token",
+                token,
+                "--home",
+                str(self.home / "slack"),
+            ],
+            cwd=REPO_ROOT,
+        )
+        self.supervisor.start(
+            "pagerduty",
+            [
+                sys.executable,
+                "-m",
+                "standins.pagerduty",
+                "serve",
+                "--port",
+                str(pagerduty_port),
+                "--home",
+                str(self.home / "pagerduty"),
+                "--routing-key",
+                routing_key,
+            ],
+            cwd=REPO_ROOT,
+        )
+        for name, port in (("slack", slack_port), ("pagerduty", pagerduty_port)):
+            if not wait_for_port(port, 30):
+                raise LaunchError(
+                    f"the {name} stand-in did not start on 127.0.0.1:{port}"
+                    f" (see {self.home / 'logs' / (name + '.log')})"
+                )
+        self.info |= {
+            "slack_api_url": f"http://127.0.0.1:{slack_port}/api/",
+            "slack_ui_url": f"http://127.0.0.1:{slack_port}/",
+            "slack_bot_token": token,
+            "pagerduty_events_url": f"http://127.0.0.1:{pagerduty_port}/v2/enqueue",
+            "pagerduty_ui_url": f"http://127.0.0.1:{pagerduty_port}/",
+            "pagerduty_routing_key": routing_key,
+        }
+
+    def _publish(self) -> None:
+        write_stack(self.info, self.home)
+
+    def _start_fivetran(self, sources: dict[str, Any]) -> None:
+        port = free_port()
+        key, secret_ = secrets.token_hex(8), secrets.token_hex(16)
+        webhook_secret = secrets.token_hex(16)
+        sources_file = self.home / "fivetran" / "sources.json"
+        sources_file.parent.mkdir(parents=True, exist_ok=True)
+        sources_file.write_text(json.dumps(sources, indent=2))
+        self.supervisor.start(
+            "fivetran",
+            [
+                sys.executable,
+                "-m",
+                "standins.fivetran",
+                "serve",
+                "--home",
+                str(self.home / "fivetran"),
+                "--port",
+                str(port),
+                "--api-key",
+                key,
+                "--api-secret",
+                secret_,
+                "--sources",
+                str(sources_file),
+                "--warehouse",
+                self.info["warehouse"]["path"],
+                "--speed",
+                str(self.speed),
+            ],
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 60):
+            raise LaunchError(
+                f"the local Fivetran service did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'fivetran.log'})"
+            )
+        self.info |= {
+            "fivetran_api_url": f"http://127.0.0.1:{port}/v1",
+            "fivetran_api_key": key,
+            "fivetran_api_secret": secret_,
+            "webhook_secret": webhook_secret,
+        }
+
+    def _start_change_stream(self) -> None:
+        self.supervisor.start(
+            "sources",
+            [
+                sys.executable,
+                "-m",
+                "standins.sources",
+                "--home",
+                str(self.home),
+                "stream",
+                "--speed",
+                str(self.speed),
+            ],
+            cwd=REPO_ROOT,
+        )
+
+    def _prepare_dbt(self) -> None:
+        """Parse the dbt project so Dagster loads from a current manifest (no parse at load)."""
+        from analytics_platform.transform.project import prepare_manifest
+
+        try:
+            prepare_manifest(env={**os.environ, **self.env()})
+        except RuntimeError as exc:
+            raise LaunchError(str(exc)[-300:]) from None
+
+    def _start_webhook_receiver(self) -> None:
+        """The production receiver, registered with the (local) Fivetran as an account webhook."""
+        import httpx
+
+        port = free_port()
+        env = self.env() | {"DAGSTER_UI_URL": self.info["dagster_url"]}
+        self.supervisor.start(
+            "webhook-receiver",
+            [
+                sys.executable,
+                "-m",
+                "analytics_platform.ingest.webhook",
+                "--port",
+                str(port),
+                "--state",
+                str(self.home / "dagster" / "webhook_state.json"),
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 180):
+            raise LaunchError(
+                f"the webhook receiver did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'webhook-receiver.log'})"
+            )
+        url = f"http://127.0.0.1:{port}/webhooks/fivetran"
+        response = httpx.post(
+            f"{self.info['fivetran_api_url']}/webhooks/account",
+            auth=(self.info["fivetran_api_key"], self.info["fivetran_api_secret"]),
+            json={
+                "url": url,
+                "events": ["sync_start", "sync_end"],
+                "active": True,
+                "secret": self.info["webhook_secret"],
+            },
+            timeout=30,
+        )
+        if response.status_code >= 300:
+            raise LaunchError(f"could not register the Fivetran webhook: {response.text[:200]}")
+        self.info["webhook_url"] = url
+
+    def _start_dagster(self) -> None:
+        dagster_home = self.home / "dagster"
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+        tmp = self.home / "tmp"
+        tmp.mkdir(exist_ok=True)
+        port = self.dagster_port or free_port()
+        env = self.env() | {"DAGSTER_HOME": str(dagster_home), "TMPDIR": str(tmp)}
+        bin_dir = Path(sys.executable).parent
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        # Webserver first: starting both on a fresh SQLite home at once can race on migrations.
+        self.supervisor.start(
+            "dagster-webserver",
+            [
+                str(bin_dir / "dagster-webserver"),
+                "-w",
+                workspace,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        if not wait_for_port(port, 300):
+            raise LaunchError(
+                f"the Dagster UI did not start on 127.0.0.1:{port}"
+                f" (see {self.home / 'logs' / 'dagster-webserver.log'})"
+            )
+        self.supervisor.start(
+            "dagster-daemon",
+            [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        self.info["dagster_url"] = f"http://127.0.0.1:{port}"
+        self.info["dagster_home"] = str(dagster_home)

@@ -1,0 +1,722 @@
+"""The local Fivetran's engine room: connector state, the scheduler, the sync worker, faults.
+
+One `FivetranService` lives in the server process. Connectors with `schedule_type: auto` are
+synced on the service clock (`speed` compresses it: a 15-minute connector syncs every
+`15 * 60 / speed` real seconds); manual ones only when forced. Syncs run one at a time on a
+worker thread, because DuckDB takes one writer per file anyway; a connector is never queued
+twice. State the API reports (succeeded_at, paused, webhooks, ...) is persisted in
+`<home>/state.json`; cursors live in the warehouse, committed with the data they describe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from standins.fivetran import extract as ex
+from standins.fivetran import load
+from standins.fivetran.config import (
+    DEFAULT_CONNECTORS_YAML,
+    AccountConfig,
+    ConnectorConfig,
+    SourceSettings,
+    load_account,
+)
+from standins.fivetran.webhooks import WebhookHub, iso, iso_now
+from standins.sources import catalog
+
+CRASH_EXIT_CODE = 70
+"""Exit status of the process when the `crash` fault kills it mid-sync."""
+
+
+@dataclass
+class SyncRequest:
+    """A queued sync: plain, or a resync of some destination tables (None: all)."""
+
+    connector_id: str
+    resync: bool = False
+    tables: set[str] | None = None
+    reason: str = "scheduled"
+
+
+@dataclass
+class Faults:
+    """Faults armed for one connector; each sync consumes what applies to it."""
+
+    fail: list[str] = field(default_factory=list)
+    slow: list[float] = field(default_factory=list)
+    reschedule: list[float] = field(default_factory=list)
+    crash: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FivetranService:
+    """State and behaviour behind the REST API."""
+
+    def __init__(
+        self,
+        home: Path,
+        sources: SourceSettings,
+        warehouse: Path,
+        speed: float = 1.0,
+        connectors_yaml: Path = DEFAULT_CONNECTORS_YAML,
+        webhook_max_attempts: int = 5,
+        webhook_retry_base: float = 1.0,
+        autostart: bool = True,
+    ) -> None:
+        """Load configuration and persisted state; start the scheduler and worker threads."""
+        self.home = home
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.sources = sources
+        self.warehouse = warehouse
+        self.speed = speed
+        self.account: AccountConfig = load_account(sources, connectors_yaml)
+        self.state_path = home / "state.json"
+        self._lock = threading.RLock()
+        saved = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        self.runtime: dict[str, dict[str, Any]] = {}
+        for cid, conn in self.account.connectors.items():
+            self.runtime[cid] = self._initial_runtime(conn, saved.get("connectors", {}).get(cid))
+        self.webhook_store: dict[str, dict[str, Any]] = saved.get("webhooks", {})
+        self.history: list[dict[str, Any]] = saved.get("syncs", [])
+        self.hub = WebhookHub(
+            self.webhook_store,
+            self.save,
+            max_attempts=webhook_max_attempts,
+            retry_base=webhook_retry_base,
+        )
+        self.faults: dict[str, Faults] = {}
+        self.queue: queue.Queue[SyncRequest] = queue.Queue()
+        self.pending: set[str] = set()
+        self.running: str | None = None
+        self._clock_real = time.time()
+        self._clock_base = max(self._clock_real, float(saved.get("service_clock", 0.0)))
+        self._stop = threading.Event()
+        self._recover_interrupted()
+        self.save()
+        self._threads: list[threading.Thread] = []
+        if autostart:
+            self.start()
+
+    # ------------------------------------------------------------------ lifecycle & state
+
+    def start(self) -> None:
+        """Start the scheduler and the worker."""
+        for target in (self._scheduler_loop, self._worker_loop):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop the threads (the current sync finishes first)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def service_now(self) -> float:
+        """The service clock (epoch seconds), running `speed` times faster than real time."""
+        return self._clock_base + (time.time() - self._clock_real) * self.speed
+
+    def _initial_runtime(
+        self, conn: ConnectorConfig, saved: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        runtime = {
+            "paused": conn.paused,
+            "schedule_type": conn.schedule_type,
+            "sync_frequency": conn.sync_frequency,
+            "daily_sync_time": "00:00",
+            "succeeded_at": None,
+            "failed_at": None,
+            "created_at": iso_now(),
+            "last_started_service": None,
+            "rescheduled_for": None,
+            "is_historical_sync": True,
+            "syncing": False,
+            "failures_in_a_row": 0,
+            "last_error": None,
+            "discovered": {},
+        }
+        if saved:
+            runtime.update(saved)
+        return runtime
+
+    def save(self) -> None:
+        """Persist runtime state atomically (write + rename)."""
+        with self._lock:
+            data = {
+                "connectors": self.runtime,
+                "webhooks": self.webhook_store,
+                "syncs": self.history[-500:],
+                "service_clock": self.service_now(),
+            }
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=1, default=str))
+            tmp.replace(self.state_path)
+
+    def _recover_interrupted(self) -> None:
+        """A sync that was running when the process died is recorded as failed.
+
+        Its transaction never committed, so the warehouse and cursors are as before it; the
+        next sync reads the same changes again.
+        """
+        for cid, runtime in self.runtime.items():
+            if runtime.get("syncing"):
+                runtime["syncing"] = False
+                message = "sync interrupted: the service stopped mid-sync; nothing was committed"
+                self._finish(
+                    cid, runtime.get("current_sync_id") or uuid.uuid4().hex, False, message
+                )
+                self._log_failure(cid, runtime.get("current_sync_id") or "", _now(), message)
+
+    # ------------------------------------------------------------------ configuration views
+
+    def connector(self, connector_id: str) -> ConnectorConfig:
+        """The configured connector (KeyError if unknown)."""
+        return self.account.connectors[connector_id]
+
+    def source_configured(self, conn: ConnectorConfig) -> bool:
+        """Whether the estate told us where this connector's source is."""
+        storage = conn.catalog_system.storage
+        if storage == "postgres_tenant":
+            return conn.tenant in self.sources.jobs_db_dsns
+        if storage == "postgres_saas":
+            return bool(self.sources.saas_dsn)
+        if storage == "parquet_batches":
+            return self.sources.telematics_dir is not None
+        return self.sources.sheets_dir is not None
+
+    def sync_state(self, connector_id: str) -> str:
+        """Fivetran's `status.sync_state`."""
+        runtime = self.runtime[connector_id]
+        if runtime["paused"]:
+            return "paused"
+        if self.running == connector_id:
+            return "syncing"
+        if runtime.get("rescheduled_for"):
+            return "rescheduled"
+        return "scheduled"
+
+    def update_runtime(self, connector_id: str, updates: dict[str, Any]) -> None:
+        """Apply an API PATCH (schedule_type, paused, sync_frequency, ...) and persist it."""
+        with self._lock:
+            self.runtime[connector_id].update(updates)
+        self.save()
+
+    # ------------------------------------------------------------------ requests
+
+    def request_sync(
+        self,
+        connector_id: str,
+        resync: bool = False,
+        tables: set[str] | None = None,
+        reason: str = "api",
+    ) -> str:
+        """Queue a sync (API force / resync / admin). Returns what happened.
+
+        A connector is queued at most once; a request while it syncs queues one more sync, so
+        changes made before the request are always picked up. An armed `reschedule` fault
+        turns the request into a rescheduled sync instead.
+        """
+        with self._lock:
+            faults = self.faults.get(connector_id)
+            if faults and faults.reschedule:
+                delay = faults.reschedule.pop(0)
+                at = _now() + timedelta(seconds=delay)
+                self.runtime[connector_id]["rescheduled_for"] = iso(at)
+                self.runtime[connector_id]["rescheduled_request"] = {
+                    "resync": resync,
+                    "tables": sorted(tables) if tables else None,
+                }
+                self.save()
+                return "rescheduled"
+            if connector_id in self.pending:
+                return "already_queued"
+            self.pending.add(connector_id)
+            self.queue.put(SyncRequest(connector_id, resync, tables, reason))
+            return "queued"
+
+    def idle(self) -> bool:
+        """No sync running or queued, no rescheduled sync waiting, no webhook in flight."""
+        with self._lock:
+            waiting = any(r.get("rescheduled_for") for r in self.runtime.values())
+            due = any(self._due(cid) for cid in self.runtime)
+            return (
+                not self.pending
+                and self.running is None
+                and not waiting
+                and not due
+                and not self.hub.busy
+            )
+
+    def _due(self, cid: str) -> bool:
+        """Whether the scheduler would queue this connector now."""
+        runtime = self.runtime[cid]
+        if runtime["paused"] or runtime["schedule_type"] != "auto":
+            return False
+        if not self.source_configured(self.account.connectors[cid]):
+            return False
+        last = runtime.get("last_started_service")
+        return last is None or self.service_now() >= last + runtime["sync_frequency"] * 60
+
+    # ------------------------------------------------------------------ threads
+
+    def _scheduler_loop(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                self._tick()
+            except Exception as exc:  # the scheduler must outlive one bad tick
+                sys.stderr.write(f"scheduler error: {exc!r}\n")
+
+    def _tick(self) -> None:
+        real = _now()
+        with self._lock:
+            for cid, runtime in self.runtime.items():
+                conn = self.account.connectors[cid]
+                if runtime["paused"] or not self.source_configured(conn):
+                    continue
+                if runtime.get("rescheduled_for"):
+                    due = datetime.fromisoformat(runtime["rescheduled_for"].replace("Z", "+00:00"))
+                    if real >= due and cid not in self.pending:
+                        request = runtime.pop("rescheduled_request", None) or {}
+                        runtime["rescheduled_for"] = None
+                        tables = set(request["tables"]) if request.get("tables") else None
+                        self.pending.add(cid)
+                        self.queue.put(
+                            SyncRequest(cid, bool(request.get("resync")), tables, "rescheduled")
+                        )
+                    continue
+                if cid in self.pending or self.running == cid:
+                    continue
+                if self._due(cid):
+                    self.pending.add(cid)
+                    self.queue.put(SyncRequest(cid, reason="scheduled"))
+
+    def _worker_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                request = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            with self._lock:
+                self.pending.discard(request.connector_id)
+                self.running = request.connector_id
+            try:
+                self.run_sync(request)
+            except Exception as exc:
+                sys.stderr.write(f"sync worker error: {exc!r}\n")
+            finally:
+                with self._lock:
+                    self.running = None
+
+    # ------------------------------------------------------------------ the sync
+
+    def run_sync(self, request: SyncRequest) -> dict[str, Any]:
+        """Run one sync end to end on the calling thread; return its history entry."""
+        cid = request.connector_id
+        conn = self.account.connectors[cid]
+        sync_id = uuid.uuid4().hex
+        started = _now()
+        t0 = time.perf_counter()
+        with self._lock:
+            runtime = self.runtime[cid]
+            runtime["syncing"] = True
+            runtime["current_sync_id"] = sync_id
+            runtime["last_started_service"] = self.service_now()
+            faults = self.faults.setdefault(cid, Faults())
+            fail_message = faults.fail.pop(0) if faults.fail else None
+            slow = faults.slow.pop(0) if faults.slow else 0.0
+            crash = faults.crash
+            faults.crash = False
+            self.save()
+        self.hub.emit(
+            "sync_start", self._payload("sync_start", conn, sync_id, None), self.account.group.id
+        )
+        stats: dict[str, Any] = {}
+        error: str | None = None
+        try:
+            if slow:
+                time.sleep(slow)
+            stats = self._sync(conn, sync_id, started, request, fail_message, crash)
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, ex.SyncError) else f"{type(exc).__name__}: {exc}"
+            self._log_failure(cid, sync_id, started, error)
+        entry = {
+            "sync_id": sync_id,
+            "connector_id": cid,
+            "kind": "resync"
+            if request.resync
+            else ("historical" if runtime["is_historical_sync"] else "incremental"),
+            "reason": request.reason,
+            "started_at": iso(started),
+            "finished_at": iso_now(),
+            "duration_s": round(time.perf_counter() - t0, 4),
+            "status": "SUCCESSFUL" if error is None else "FAILURE",
+            "message": error,
+            "tables": stats,
+            "rows_inserted": sum(s["inserted"] for s in stats.values()),
+            "rows_updated": sum(s["updated"] for s in stats.values()),
+            "rows_deleted": sum(s["deleted"] for s in stats.values()),
+            "mar": sum(s["mar"] for s in stats.values()),
+        }
+        self._finish(cid, sync_id, error is None, error, entry)
+        data: dict[str, Any] = {"status": "SUCCESSFUL" if error is None else "FAILURE"}
+        if error:
+            data["reason"] = error
+        self.hub.emit(
+            "sync_end", self._payload("sync_end", conn, sync_id, data), self.account.group.id
+        )
+        return entry
+
+    def _finish(
+        self,
+        cid: str,
+        sync_id: str,
+        ok: bool,
+        error: str | None,
+        entry: dict[str, Any] | None = None,
+    ) -> None:
+        with self._lock:
+            runtime = self.runtime[cid]
+            stamp = _now()
+            previous = [runtime.get("succeeded_at"), runtime.get("failed_at")]
+            for prev in previous:
+                if prev:
+                    prev_dt = datetime.fromisoformat(prev.replace("Z", "+00:00"))
+                    if stamp <= prev_dt:
+                        stamp = prev_dt + timedelta(milliseconds=1)
+            if ok:
+                runtime["succeeded_at"] = iso(stamp)
+                runtime["is_historical_sync"] = False
+                runtime["failures_in_a_row"] = 0
+                runtime["last_error"] = None
+            else:
+                runtime["failed_at"] = iso(stamp)
+                runtime["failures_in_a_row"] = runtime.get("failures_in_a_row", 0) + 1
+                runtime["last_error"] = error
+            runtime["syncing"] = False
+            runtime["current_sync_id"] = None
+            if entry is not None:
+                self.history.append(entry)
+            self.save()
+
+    def _payload(
+        self, event: str, conn: ConnectorConfig, sync_id: str, data: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "event": event,
+            "created": iso_now(),
+            "connector_type": conn.service,
+            "connector_id": conn.id,
+            "connector_name": conn.schema,
+            "sync_id": sync_id,
+            "destination_group_id": self.account.group.id,
+        }
+        if data is not None:
+            payload["data"] = data
+        return payload
+
+    def _extract(
+        self, conn: ConnectorConfig, states: dict[str, dict[str, Any]], full: set[str] | None
+    ) -> ex.Extract:
+        storage = conn.catalog_system.storage
+        if not self.source_configured(conn):
+            raise ex.SyncError(f"connector {conn.id}: source not configured")
+        if storage == "postgres_tenant":
+            return ex.extract_postgres(
+                self.sources.jobs_db_dsns[conn.tenant or ""], conn, states, full
+            )
+        if storage == "postgres_saas":
+            return ex.extract_postgres(self.sources.saas_dsn or "", conn, states, full)
+        if storage == "parquet_batches":
+            assert self.sources.telematics_dir is not None
+            return ex.extract_telematics(self.sources.telematics_dir, conn, states, full)
+        assert self.sources.sheets_dir is not None
+        return ex.extract_sheets(self.sources.sheets_dir, conn)
+
+    def _sync(
+        self,
+        conn: ConnectorConfig,
+        sync_id: str,
+        started: datetime,
+        request: SyncRequest,
+        fail_message: str | None,
+        crash: bool,
+    ) -> dict[str, Any]:
+        # Phase 1: a short visit to read the cursors; the warehouse is not held while the
+        # source is read, so dbt can run meanwhile.
+        con = load.open_warehouse(self.warehouse)
+        try:
+            load.ensure_metadata(con)
+            states = load.read_states(con, conn.id)
+        finally:
+            con.close()
+        full: set[str] | None = None
+        if request.resync:
+            full = request.tables or {catalog.destination_name(t) for t in conn.tables}
+            states = {k: v for k, v in states.items() if k not in full}
+        extract = self._extract(conn, states, full)
+        # Phase 3: one transaction for data, schema changes, metadata and cursors.
+        synced_at = _now().replace(tzinfo=None)
+
+        def after_table(table: str) -> None:
+            if crash:
+                sys.stderr.write(f"fault: crashing mid-sync of {conn.id} after {table}\n")
+                sys.stderr.flush()
+                os._exit(CRASH_EXIT_CODE)
+            if fail_message is not None:
+                raise ex.SyncError(f"connector {conn.id}: {fail_message}")
+
+        con = load.open_warehouse(self.warehouse)
+        try:
+            con.execute("begin transaction")
+            loader = load.Loader(con, conn, self.account.hash_salt, synced_at, sync_id, after_table)
+            stats = loader.apply(extract, states)
+            entries: list[tuple[datetime, str, str, dict[str, Any]]] = [
+                (started.replace(tzinfo=None), "INFO", "sync_start", {"reason": request.reason})
+            ]
+            entries += [(synced_at, level, event, data) for level, event, data in loader.logs]
+            entries.append(
+                (
+                    _now().replace(tzinfo=None),
+                    "INFO",
+                    "sync_end",
+                    {"status": "SUCCESSFUL", "tables": {t: s.as_dict() for t, s in stats.items()}},
+                )
+            )
+            load.write_log(con, conn.id, sync_id, entries)
+            runtime = self.runtime[conn.id]
+            load.write_connection(
+                con,
+                {
+                    "connection_id": conn.id,
+                    "connection_name": conn.schema,
+                    "connector_type": conn.service,
+                    "destination_schema": conn.schema,
+                    "sync_frequency": runtime["sync_frequency"],
+                    "schedule_type": runtime["schedule_type"],
+                    "paused": runtime["paused"],
+                    "created_at": datetime.fromisoformat(
+                        runtime["created_at"].replace("Z", "+00:00")
+                    ).replace(tzinfo=None),
+                    "group_id": self.account.group.id,
+                    "succeeded_at": synced_at,
+                    "failed_at": None,
+                },
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            con.close()
+        with self._lock:
+            discovered = self.runtime[conn.id].setdefault("discovered", {})
+            for batch in extract.tables:
+                discovered[batch.source_name] = [
+                    [c.source, c.dest, c.hashed, c.source in batch.primary_key]
+                    for c in batch.columns
+                ]
+        return {t: s.as_dict() for t, s in stats.items()}
+
+    def _log_failure(self, cid: str, sync_id: str, started: datetime, message: str) -> None:
+        """Record a failed sync in `fivetran_metadata.log` (its own small transaction)."""
+        try:
+            con = load.open_warehouse(self.warehouse)
+        except Exception as exc:
+            sys.stderr.write(f"could not log failure of {cid}: {exc!r}\n")
+            return
+        try:
+            load.ensure_metadata(con)
+            load.write_log(
+                con,
+                cid,
+                sync_id,
+                [
+                    (started.replace(tzinfo=None), "INFO", "sync_start", {}),
+                    (
+                        _now().replace(tzinfo=None),
+                        "SEVERE",
+                        "sync_end",
+                        {"status": "FAILURE", "reason": message},
+                    ),
+                ],
+            )
+        finally:
+            con.close()
+
+    # ------------------------------------------------------------------ faults & drift
+
+    def arm_fault(self, connector_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Arm a fault for the connector's next sync(s); see the admin API for the shapes."""
+        kind = spec.get("type")
+        count = int(spec.get("count", 1))
+        with self._lock:
+            faults = self.faults.setdefault(connector_id, Faults())
+            if kind == "fail":
+                message = str(spec.get("message") or "injected failure")
+                faults.fail.extend([message] * count)
+            elif kind == "slow":
+                faults.slow.extend([float(spec.get("seconds", 5))] * count)
+            elif kind == "reschedule":
+                faults.reschedule.extend([float(spec.get("seconds", 5))] * count)
+            elif kind == "crash":
+                faults.crash = True
+            else:
+                raise ValueError(f"unknown fault type {kind!r}: fail, slow, reschedule, crash")
+            return self.fault_view(connector_id)
+
+    def clear_faults(self, connector_id: str) -> None:
+        """Disarm every fault of a connector."""
+        with self._lock:
+            self.faults.pop(connector_id, None)
+
+    def fault_view(self, connector_id: str) -> dict[str, Any]:
+        """Armed faults of a connector."""
+        faults = self.faults.get(connector_id, Faults())
+        return {
+            "fail": list(faults.fail),
+            "slow": list(faults.slow),
+            "reschedule": list(faults.reschedule),
+            "crash": faults.crash,
+        }
+
+    def drift(self, connector_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Change a PostgreSQL source table the way a source team would (schema drift).
+
+        `action`: `add_column` (column, type, default?), `drop_column` (column),
+        `change_type` (column, type: the new type; `using` optional cast expression),
+        `add_table` (table, columns "name type, ..." with a primary key and `updated_at`).
+        """
+        import psycopg
+        from psycopg import sql
+
+        conn = self.account.connectors[connector_id]
+        storage = conn.catalog_system.storage
+        if storage == "postgres_tenant":
+            dsn = self.sources.jobs_db_dsns[conn.tenant or ""]
+        elif storage == "postgres_saas" and self.sources.saas_dsn:
+            dsn = self.sources.saas_dsn
+        else:
+            raise ValueError(f"connector {connector_id} is not PostgreSQL-backed")
+        schema = conn.catalog_system.schema
+        action = spec.get("action")
+        table = sql.Identifier(schema, str(spec.get("table")))
+        if action == "add_column":
+            stmt = sql.SQL("alter table {} add column {} {}").format(
+                table, sql.Identifier(spec["column"]), sql.SQL(spec.get("type", "text"))
+            )
+            if spec.get("default") is not None:
+                stmt = sql.SQL("{} default {}").format(stmt, sql.Literal(spec["default"]))
+        elif action == "drop_column":
+            stmt = sql.SQL("alter table {} drop column {}").format(
+                table, sql.Identifier(spec["column"])
+            )
+        elif action == "change_type":
+            using = spec.get("using")
+            stmt = sql.SQL("alter table {} alter column {} type {}").format(
+                table, sql.Identifier(spec["column"]), sql.SQL(spec["type"])
+            )
+            if using:
+                stmt = sql.SQL("{} using {}").format(stmt, sql.SQL(using))
+        elif action == "add_table":
+            stmt = sql.SQL("create table {} ({})").format(table, sql.SQL(spec["columns"]))
+        else:
+            raise ValueError(f"unknown drift action {action!r}")
+        with psycopg.connect(dsn, autocommit=True) as pg:
+            pg.execute(stmt)
+            if action == "change_type" or action == "add_column":
+                # Touch the rows so the next incremental sync reads the changed column.
+                cols = [
+                    r[0]
+                    for r in pg.execute(
+                        "select column_name from information_schema.columns"
+                        " where table_schema = %s and table_name = %s",
+                        (schema, spec["table"]),
+                    )
+                ]
+                cursor = next(
+                    (c for c in ("updated_at", "SystemModstamp", "modified_on") if c in cols), None
+                )
+                if cursor and spec.get("touch", True):
+                    pg.execute(
+                        sql.SQL("update {} set {} = now()").format(table, sql.Identifier(cursor))
+                    )
+        return {"applied": stmt.as_string(None) if hasattr(stmt, "as_string") else str(stmt)}
+
+
+def start_service(
+    home: Path,
+    port: int,
+    api_key: str,
+    api_secret: str,
+    sources: SourceSettings | dict[str, Any],
+    warehouse_path: Path,
+    speed: float = 1.0,
+    webhook_retry_base: float = 1.0,
+    log_path: Path | None = None,
+    wait: float = 30.0,
+) -> subprocess.Popen[bytes]:
+    """Start `python -m standins.fivetran serve` in a subprocess and wait until it answers.
+
+    The sources are written to `<home>/sources.json`. The caller owns the process: terminate
+    it (SIGTERM) to stop. The stack file should record `fivetran_api_url =
+    http://127.0.0.1:<port>/v1`, the key and the secret.
+    """
+    import httpx
+
+    home.mkdir(parents=True, exist_ok=True)
+    settings = (
+        sources if isinstance(sources, SourceSettings) else SourceSettings.from_mapping(sources)
+    )
+    sources_path = home / "sources.json"
+    sources_path.write_text(json.dumps(settings.to_mapping(), indent=1))
+    cmd = [
+        sys.executable,
+        "-m",
+        "standins.fivetran",
+        "serve",
+        "--home",
+        str(home),
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+        "--api-secret",
+        api_secret,
+        "--sources",
+        str(sources_path),
+        "--warehouse",
+        str(warehouse_path),
+        "--speed",
+        str(speed),
+        "--webhook-retry-base",
+        str(webhook_retry_base),
+    ]
+    out = open(log_path or home / "service.log", "ab")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + wait
+    url = f"http://127.0.0.1:{port}/v1/groups"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fivetran service exited with {proc.returncode}; see {out.name}")
+        try:
+            if httpx.get(url, auth=(api_key, api_secret), timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"fivetran service did not answer on {url} within {wait}s")

@@ -1,5 +1,0 @@
-"""A local Fivetran: the REST API v1 our platform calls, real syncs into the DuckDB warehouse.
-
-Start it with `python -m sandbox.fivetran serve --home DIR --port P --api-key K --api-secret S`
-(see `README.md` in this folder) or from Python with `service.start_service(...)`.
-"""
