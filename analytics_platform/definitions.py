@@ -34,8 +34,8 @@ def build_defs() -> dg.Definitions:
         .map_resolved_asset_specs(func=freshness.with_layer_policy)
     )
     specs = list(merged.resolve_all_asset_specs())
-    # In-process execution: a dbt run is one op, and a run starts ~4 s sooner than with the
-    # multiprocess executor (KNOWN_GROUND), which is most of a small run's latency.
+    # In-process execution: a dbt run is one op, so a step process of its own would only add
+    # its start-up (importing the code location again) to every run's latency.
     return dg.Definitions.merge(
         merged,
         dg.Definitions(sensors=_automation_sensors(specs), executor=dg.in_process_executor),

@@ -18,7 +18,7 @@ def warehouse_resource(settings: Settings) -> dg.ConfigurableResource:
     """DuckDB locally and in CI; Snowflake (credentials from the environment) in production."""
     if settings.warehouse_type == "snowflake":
         # Imported here, not at the top: dagster-snowflake pulls in the Snowflake connector,
-        # snowflake.core and Snowpark (~3 s), and every run worker, sensor evaluation and
+        # snowflake.core and Snowpark, and every run worker, sensor evaluation and
         # `dagster definitions validate` of a local/CI code location would pay for it.
         from dagster_snowflake import SnowflakeResource
 

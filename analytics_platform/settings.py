@@ -3,6 +3,11 @@
 ``ENVIRONMENT`` is ``local`` (embedded DuckDB warehouse, loopback stand-ins), ``ci`` (the same,
 isolated) or ``prod`` (Snowflake, real vendors). Secrets are never read here: they stay
 ``dg.EnvVar`` so that they resolve at launch, and a missing one fails loudly, naming itself.
+
+:class:`EnvironmentVariables` (pydantic-settings) reads and type-checks the variables;
+:func:`load_settings` derives the values that depend on each other (the warehouse follows the
+environment, its file lives under the home) into a frozen :class:`Settings`, a plain dataclass
+so that callers can derive a variant with :func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -13,13 +18,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 Environment = Literal["local", "ci", "prod"]
 FivetranMode = Literal["webhook", "polling", "trigger"]
 """How Dagster learns of syncs: Fivetran schedules them and Dagster observes them through a
-webhook receiver or a polling sensor, or Dagster triggers them on the SDD cadences."""
+webhook receiver or a polling sensor, or Dagster triggers them on the design's cadences."""
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_fieldforce"
+DBT_PROJECT_DIR = Path(
+    os.environ.get("FIELDFORCE_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_fieldforce"
+)
+"""The dbt project: beside the package in a checkout; an installed wheel (whose package sits in
+site-packages) points ``FIELDFORCE_DBT_PROJECT_DIR`` at the project it deploys."""
+ALERTING_CONFIG_PATH = Path(
+    os.environ.get("FIELDFORCE_ALERTING_CONFIG") or PROJECT_ROOT / "alerting.yaml"
+)
+"""The alerting policy: ``alerting.yaml`` beside the package in a checkout; a deployment points
+``FIELDFORCE_ALERTING_CONFIG`` at the file it ships."""
+
+FIVETRAN_API_URL = "https://api.fivetran.com/v1"
+SLACK_API_URL = "https://slack.com/api/"
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+DAGSTER_UI_URL = "http://127.0.0.1:3000"
+"""The vendors' real endpoints and the local Dagster UI: the defaults when nothing is set."""
 
 
 def clean_group_name(name: str) -> str:
@@ -28,7 +51,7 @@ def clean_group_name(name: str) -> str:
 
 
 class MissingSettingError(RuntimeError):
-    """A required environment variable is not set."""
+    """A required environment variable is not set, or one that is set holds a bad value."""
 
 
 def require(name: str) -> str:
@@ -39,6 +62,30 @@ def require(name: str) -> str:
             f"environment variable {name} is not set (see .env.example for what it means)"
         )
     return value
+
+
+class EnvironmentVariables(BaseSettings):
+    """The non-secret variables the platform reads, typed, with the local platform's defaults."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    environment: Environment = Field(default="local", validation_alias="ENVIRONMENT")
+    home: Path = Field(default=PROJECT_ROOT / ".fieldforce", validation_alias="FIELDFORCE_HOME")
+    warehouse_path: Path | None = Field(
+        default=None,
+        validation_alias="FIELDFORCE_WAREHOUSE_PATH",
+        description="The DuckDB file; ``warehouse.duckdb`` under the home when unset.",
+    )
+    fivetran_api_base_url: str = Field(
+        default=FIVETRAN_API_URL, validation_alias="FIVETRAN_API_BASE_URL"
+    )
+    fivetran_mode: FivetranMode = Field(default="webhook", validation_alias="FIVETRAN_MODE")
+    fivetran_poll_interval_s: int = Field(default=30, validation_alias="FIVETRAN_POLL_INTERVAL_S")
+    slack_api_base_url: str = Field(default=SLACK_API_URL, validation_alias="SLACK_API_BASE_URL")
+    pagerduty_events_url: str = Field(
+        default=PAGERDUTY_EVENTS_URL, validation_alias="PAGERDUTY_EVENTS_URL"
+    )
+    dagster_ui_url: str = Field(default=DAGSTER_UI_URL, validation_alias="DAGSTER_UI_URL")
 
 
 @dataclass(frozen=True)
@@ -63,40 +110,40 @@ class Settings:
         return self.environment == "prod"
 
 
-def _fivetran_mode() -> FivetranMode:
-    mode = os.environ.get("FIVETRAN_MODE", "webhook")
-    if mode not in ("webhook", "polling", "trigger"):
-        raise MissingSettingError(
-            f"FIVETRAN_MODE must be one of webhook, polling, trigger; got {mode!r}"
+def _read_environment() -> EnvironmentVariables:
+    try:
+        return EnvironmentVariables()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']},"
+            f" got {error.get('input')!r}"
+            for error in exc.errors()
         )
-    return mode  # type: ignore[return-value]
+        raise MissingSettingError(
+            f"bad environment variable(s): {problems} (see .env.example for what they mean)"
+        ) from None
 
 
 def load_settings() -> Settings:
-    """Resolve :class:`Settings` from the environment (defaults are the local platform's)."""
-    environment = os.environ.get("ENVIRONMENT", "local")
-    if environment not in ("local", "ci", "prod"):
-        raise MissingSettingError(
-            f"ENVIRONMENT must be one of local, ci, prod; got {environment!r}"
-        )
-    home = Path(os.environ.get("FIELDFORCE_HOME", PROJECT_ROOT / ".fieldforce")).resolve()
-    warehouse_type = "snowflake" if environment == "prod" else "duckdb"
-    warehouse_path = Path(
-        os.environ.get("FIELDFORCE_WAREHOUSE_PATH", home / "warehouse.duckdb")
-    ).resolve()
+    """Resolve :class:`Settings` from the environment (defaults are the local platform's).
+
+    Returns:
+        The settings of this process.
+
+    Raises:
+        MissingSettingError: A variable holds a value of the wrong kind, naming it.
+    """
+    env = _read_environment()
+    home = env.home.resolve()
     return Settings(
-        environment=environment,  # type: ignore[arg-type]
+        environment=env.environment,
         home=home,
-        warehouse_type=warehouse_type,
-        warehouse_path=warehouse_path,
-        fivetran_api_base_url=os.environ.get(
-            "FIVETRAN_API_BASE_URL", "https://api.fivetran.com/v1"
-        ),
-        fivetran_mode=_fivetran_mode(),
-        fivetran_poll_interval_s=int(os.environ.get("FIVETRAN_POLL_INTERVAL_S", "30")),
-        slack_api_base_url=os.environ.get("SLACK_API_BASE_URL", "https://slack.com/api/"),
-        pagerduty_events_url=os.environ.get(
-            "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue"
-        ),
-        dagster_ui_url=os.environ.get("DAGSTER_UI_URL", "http://127.0.0.1:3000"),
+        warehouse_type="snowflake" if env.environment == "prod" else "duckdb",
+        warehouse_path=(env.warehouse_path or home / "warehouse.duckdb").resolve(),
+        fivetran_api_base_url=env.fivetran_api_base_url,
+        fivetran_mode=env.fivetran_mode,
+        fivetran_poll_interval_s=env.fivetran_poll_interval_s,
+        slack_api_base_url=env.slack_api_base_url,
+        pagerduty_events_url=env.pagerduty_events_url,
+        dagster_ui_url=env.dagster_ui_url,
     )

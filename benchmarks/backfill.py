@@ -1,7 +1,7 @@
 """A one-run backfill of every daily partition of the facts vs one dbt full refresh.
 
-Issue #6: "a backfill of 365 daily partitions (one run) vs one full refresh of the same facts:
-identical checksums, and time ≤ 1.5x the full refresh."
+The target: a backfill of a year of daily partitions in one run, against one full refresh of
+the same facts, gives identical checksums in at most 1.5x the full refresh's time.
 
 `run(out_dir, scale)`:
 
@@ -20,7 +20,7 @@ identical checksums, and time ≤ 1.5x the full refresh."
    in-process ``dg.materialize`` (job build, dbt start-up, ``dbt build``, row counts and column
    metadata). ``runs``: runs the backfill took (read back from the instance).
    Every partition the code location serves is backfilled: they start 2026-01-01 (the data's
-   first day) and end yesterday, so before 2026-12-31 there are fewer than the issue's 365.
+   first day) and end yesterday, so before 2026-12-31 there are fewer than 365.
    The daemon path of the same backfill is proven by ``tests/e2e/test_backfill_daemon.py``;
    the daemon's own planning ticks and run queue are left out of this timing on purpose.
 4. ``checksums_equal``: order-independent checksums of the three facts (build-time columns
@@ -29,16 +29,14 @@ identical checksums, and time ≤ 1.5x the full refresh."
 ``ratio`` = backfill_s / full_refresh_s. dbt's own model times are reported too
 (``*_dbt_models_s``: the sum of the three models' execution times), to separate dbt work from
 fixed start-up. Writes ``out_dir/backfill.json``.
-Run: ``uv run fieldforce bench backfill [--scale S]`` or ``python -m benchmarks.backfill``.
+Run: ``uv run fieldforce bench backfill [--scale S]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -48,12 +46,13 @@ from typing import Any
 
 import dagster as dg
 from devstack.environ import environ
-from standins.fivetran.config import SourceSettings
-from standins.fivetran.service import FivetranService, SyncRequest
-from standins.sources.estate import Estate
-from testkit.backfills import DBT, PROJECT_DIR, dbt_full_refresh, snapshot_warehouse
-from testkit.provenance import RESULTS_DIR, git_sha, machine
+from testkit.backfills import dbt_full_refresh, snapshot_warehouse
+from testkit.builder import EstateSources, FivetranOptions, build_stack
+from testkit.provenance import git_sha, machine
 from testkit.warehouse_checksums import PARTITIONED_FACTS, connect_read_only, fact_checksums
+
+from analytics_platform.settings import DBT_PROJECT_DIR
+from analytics_platform.transform.invocation import run_dbt
 
 REPO = Path(__file__).resolve().parents[1]
 FACT_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
@@ -72,23 +71,23 @@ def _warehouse_env(warehouse: Path) -> dict[str, str]:
 
 def land(home: Path, scale: float) -> tuple[Path, dict[str, int]]:
     """Generate the estate at ``scale`` and land every connector's historical sync."""
-    estate = Estate(home, scale=scale, tenants=2)
-    estate.start()
-    try:
-        estate.generate()
-        sources = SourceSettings.from_mapping(estate.connection_info())
-        warehouse = home / "warehouse.duckdb"
-        service = FivetranService(home / "fivetran", sources, warehouse, autostart=False)
-        landed: dict[str, int] = {}
+    warehouse = home / "warehouse.duckdb"
+    landed: dict[str, int] = {}
+    with build_stack(
+        home,
+        EstateSources(home=home, scale=scale, tenants=2),
+        fivetran=FivetranOptions(mode="in_process"),
+        warehouse=warehouse,
+        first_sync="none",
+    ) as stack:
+        service = stack.service
         for connector_id, connector in service.account.connectors.items():
             if not service.source_configured(connector):
                 continue
-            entry = service.run_sync(SyncRequest(connector_id, reason="benchmark"))
+            [entry] = stack.sync(connector_id)
             if entry["status"] != "SUCCESSFUL":
                 raise RuntimeError(f"{connector_id} sync failed: {entry['message']}")
             landed[connector_id] = int(entry["rows_inserted"])
-    finally:
-        estate.stop()
     return warehouse, landed
 
 
@@ -97,26 +96,13 @@ def dbt_build_project(warehouse: Path, workdir: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "FIELDFORCE_"))}
     env |= {"FIELDFORCE_WAREHOUSE_PATH": str(warehouse), "DBT_TARGET": "local"}
     started = time.perf_counter()
-    result = subprocess.run(
-        [
-            DBT,
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(workdir / "target"),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
+    run_dbt(
+        "build",
         env=env | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
+        project_dir=DBT_PROJECT_DIR,
+        target_path=workdir / "target",
+        log_path=workdir / "logs",
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt build failed:\n{result.stdout[-4000:]}")
     return time.perf_counter() - started
 
 
@@ -236,7 +222,7 @@ def run(out_dir: Path, scale: float = DEFAULT_SCALE) -> dict[str, Any]:
         "land_s": round(landed_s, 1),
         "project_build_s": round(project_build_s, 1),
         "note": (
-            "Partitions start 2026-01-01 and end yesterday, so fewer than the issue's 365 "
+            "Partitions start 2026-01-01 and end yesterday, so fewer than 365 "
             "exist; every one is backfilled in one run (dg.materialize with the daemon's "
             "backfill and range tags; the daemon path itself is the e2e test's). "
             "full_refresh_s is plain `dbt build --full-refresh` of the same facts."
@@ -251,16 +237,3 @@ def run(out_dir: Path, scale: float = DEFAULT_SCALE) -> dict[str, Any]:
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
     return result
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
-    args = parser.parse_args()
-    run(args.out, args.scale)
-
-
-if __name__ == "__main__":
-    main()

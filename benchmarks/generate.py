@@ -1,12 +1,11 @@
 """Benchmark: how fast the source estate comes up (PostgreSQL start + initial history).
 
-Run ``uv run python benchmarks/generate.py --scale 0.05`` (or through ``fieldforce bench
-generate``); writes ``<out>/generate.json``.
+Run ``uv run fieldforce bench generate [--scale 0.05] [--seed N] [--keep]``; writes
+``<out>/generate.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import time
@@ -83,12 +82,3 @@ def _print_table(result: dict[str, Any]) -> None:
         f"{'total':<14}{result['rows']:>14,}{result['seconds']:>10.2f}{result['rows_per_s']:>12,}"
     )
     print(f"estate up in {result['estate_up_s']:.1f} s at scale {result['scale']}")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=0.05)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
-    parser.add_argument("--keep", action="store_true", help="keep the generated estate")
-    arguments = parser.parse_args()
-    run(arguments.scale, arguments.out, keep=arguments.keep)

@@ -11,21 +11,19 @@
    all with a newer ``_fivetran_synced``; ``int_jobs_enriched`` is rebuilt (untimed, reported
    as ``int_jobs_enriched_s``), then ``incremental_s``: ``dbt run --select fct_jobs`` (merge of
    the rows synced in the 3-day lookback, plus the hard-delete post-hook).
-   Times are dbt's own model execution times (run_results.json), without dbt's ~4 s start-up;
+   Times are dbt's own model execution times (run_results.json), without dbt's start-up;
    wall-clock times are reported as ``*_wall_s``. ``ratio`` = incremental / full refresh.
-4. ``project_build_s``: a whole-project ``dbt build`` (seeds, 36 models, snapshots, all tests)
+4. ``project_build_s``: a whole-project ``dbt build`` (seeds, models, snapshots, all tests)
    on a demo-scale warehouse (scale 0.001: 10 k jobs, invoices for every completed job).
 
 Writes ``out_dir/incremental.json`` and prints a table.
-Run: ``uv run python -m benchmarks.incremental [--scale 1.0] [--out benchmarks/results]``.
+Run: ``uv run fieldforce bench incremental [--scale 1.0] [--out benchmarks/results]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -35,13 +33,11 @@ from typing import Any
 import duckdb
 from testkit.provenance import RESULTS_DIR, git_sha, machine
 
-from analytics_platform.transform.project import VENV_DBT
+from analytics_platform.settings import DBT_PROJECT_DIR
+from analytics_platform.transform.invocation import run_dbt
 from tests.integration.dbt.raw_fixture import all_tables, table_columns
 
-REPO = Path(__file__).resolve().parents[1]
-PROJECT_DIR = REPO / "dbt_fieldforce"
-DBT = str(VENV_DBT)
-SDD_JOBS = 10_000_000
+DESIGN_JOBS = 10_000_000
 DEMO_SCALE = 0.001
 TENANTS = ("bu_north", "bu_south")
 ID_OFFSET = 100_000_000
@@ -150,8 +146,10 @@ def land_a_sync(path: Path) -> None:
             )
 
 
-def dbt(workdir: Path, warehouse: Path, *args: str) -> tuple[float, dict[str, float]]:
-    """Run dbt; return wall seconds and each node's execution time."""
+def dbt(
+    workdir: Path, warehouse: Path, command: str, **options: Any
+) -> tuple[float, dict[str, float]]:
+    """Run dbt (``options`` as ``dbt_args`` takes them); wall seconds and each node's time."""
     env = {
         **os.environ,
         "FIELDFORCE_WAREHOUSE_PATH": str(warehouse),
@@ -160,26 +158,15 @@ def dbt(workdir: Path, warehouse: Path, *args: str) -> tuple[float, dict[str, fl
     }
     target = workdir / "target"
     started = time.perf_counter()
-    result = subprocess.run(
-        [
-            DBT,
-            *args,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
+    run_dbt(
+        command,
         env=env,
-        capture_output=True,
-        text=True,
+        project_dir=DBT_PROJECT_DIR,
+        target_path=target,
+        log_path=workdir / "logs",
+        **options,
     )
     wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
     results = json.loads((target / "run_results.json").read_text())["results"]
     return wall, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
 
@@ -188,25 +175,31 @@ def run(scale: float = 1.0, out_dir: Path | str = RESULTS_DIR) -> dict[str, Any]
     """Time fct_jobs incremental vs full refresh at 10 M x scale jobs; write incremental.json."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs_rows = int(SDD_JOBS * scale)
+    jobs_rows = int(DESIGN_JOBS * scale)
     with tempfile.TemporaryDirectory(prefix="bench_incremental_") as tmp:
         work = Path(tmp)
         warehouse = work / "warehouse.duckdb"
         started = time.perf_counter()
         synthesize(warehouse, jobs_rows, invoices=False)
         synthesize_s = time.perf_counter() - started
-        dbt(work, warehouse, "build", "--select", "+fct_jobs", "--resource-type", "seed", "model")
-        full_wall, full = dbt(work, warehouse, "run", "--select", "fct_jobs", "--full-refresh")
+        dbt(
+            work,
+            warehouse,
+            "build",
+            select=["+fct_jobs"],
+            extra=["--resource-type", "seed", "model"],
+        )
+        full_wall, full = dbt(work, warehouse, "run", select=["fct_jobs"], full_refresh=True)
         land_a_sync(warehouse)
-        _, enriched = dbt(work, warehouse, "run", "--select", "int_jobs_enriched")
-        incremental_wall, incremental = dbt(work, warehouse, "run", "--select", "fct_jobs")
+        _, enriched = dbt(work, warehouse, "run", select=["int_jobs_enriched"])
+        incremental_wall, incremental = dbt(work, warehouse, "run", select=["fct_jobs"])
         with duckdb.connect(str(warehouse), read_only=True) as conn:
             (fct_rows,) = conn.execute("select count(*) from core.fct_jobs").fetchone()
 
         demo = work / "demo"
         demo.mkdir()
         demo_warehouse = demo / "warehouse.duckdb"
-        synthesize(demo_warehouse, int(SDD_JOBS * DEMO_SCALE), invoices=True)
+        synthesize(demo_warehouse, int(DESIGN_JOBS * DEMO_SCALE), invoices=True)
         project_build_s, _ = dbt(demo, demo_warehouse, "build")
 
     result = {
@@ -220,7 +213,7 @@ def run(scale: float = 1.0, out_dir: Path | str = RESULTS_DIR) -> dict[str, Any]
         "int_jobs_enriched_s": round(enriched["int_jobs_enriched"], 3),
         "synthesize_s": round(synthesize_s, 2),
         "project_build_s": round(project_build_s, 2),
-        "project_build_jobs_rows": int(SDD_JOBS * DEMO_SCALE),
+        "project_build_jobs_rows": int(DESIGN_JOBS * DEMO_SCALE),
         "scale": scale,
         "machine": machine(),
         "git_sha": git_sha(),
@@ -231,16 +224,3 @@ def run(scale: float = 1.0, out_dir: Path | str = RESULTS_DIR) -> dict[str, Any]
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
     return result
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description="fct_jobs incremental vs full refresh benchmark.")
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 10 M jobs (SDD volume)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
-    args = parser.parse_args()
-    run(args.scale, args.out)
-
-
-if __name__ == "__main__":
-    main()

@@ -3,18 +3,18 @@
 `run(scale, out_dir)` measures, through the sync engine the service runs (no HTTP in the
 timed path):
 
-* GPS: one day of telematics at SDD volume (50 M events x scale, or `gps_events`) written as
+* GPS: one day of telematics at the design's volume (50 M events x scale, or `gps_events`) written as
   hourly Parquet batches, then appended by one sync of `telematics_gps`. Reported as `rows`,
   `seconds`, `rows_per_s`.
 * Initial sync: every Jobs DB table of one tenant filled with `initial_rows_per_table` rows in a
   private PostgreSQL, then the connector's first (historical) sync. Reported as `initial_*`.
 
-Writes `out_dir/landing.json` and prints a table. Run: `python -m benchmarks.landing --help`.
+Writes `out_dir/landing.json` and prints a table. Run:
+`uv run fieldforce bench landing [--scale S] [--gps-events N] [--initial-rows-per-table N]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
@@ -30,8 +30,8 @@ from standins.sources import catalog
 from standins.sources.postgres import PostgresCluster
 from testkit.provenance import RESULTS_DIR, git_sha, machine
 
-SDD_GPS_EVENTS_PER_DAY = 50_000_000
-SDD_JOBS_DB_ROWS = 10_000_000
+DESIGN_GPS_EVENTS_PER_DAY = 50_000_000
+DESIGN_JOBS_DB_ROWS = 10_000_000
 
 
 def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
@@ -51,14 +51,14 @@ def run(
     """Run both measurements and write `out_dir/landing.json`.
 
     Args:
-        scale: fraction of the SDD volumes (1.0 = 50 M GPS events, 10 M Jobs DB rows).
+        scale: fraction of the design's volumes (1.0 = 50 M GPS events, 10 M Jobs DB rows).
         out_dir: where landing.json goes.
         gps_events: override the GPS event count (quick runs).
         initial_rows_per_table: override the rows per Jobs DB table for the initial sync.
         work_dir: scratch space (default: a temp dir, removed afterwards).
     """
-    events = gps_events or max(int(SDD_GPS_EVENTS_PER_DAY * scale), 24)
-    per_table = initial_rows_per_table or max(int(SDD_JOBS_DB_ROWS * scale / 5), 100)
+    events = gps_events or max(int(DESIGN_GPS_EVENTS_PER_DAY * scale), 24)
+    per_table = initial_rows_per_table or max(int(DESIGN_JOBS_DB_ROWS * scale / 5), 100)
     scratch = Path(work_dir or tempfile.mkdtemp(prefix="landing-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     scratch.chmod(0o711)  # the PostgreSQL server account must traverse it when we are root
@@ -119,19 +119,3 @@ def run(
         f"{result['initial_seconds']:>10.2f}{result['initial_rows_per_s']:>14,}"
     )
     return result
-
-
-def main() -> None:
-    """Command line: `python -m benchmarks.landing [--scale S] [--gps-events N] [--out DIR]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--gps-events", type=int)
-    parser.add_argument("--initial-rows-per-table", type=int)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
-    parser.add_argument("--work-dir", type=Path)
-    args = parser.parse_args()
-    run(args.scale, args.out, args.gps_events, args.initial_rows_per_table, args.work_dir)
-
-
-if __name__ == "__main__":
-    main()

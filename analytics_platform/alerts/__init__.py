@@ -1,18 +1,20 @@
-"""Alerting: one sensor per row of the SDD alert matrix, plus the raw-table checks they watch.
+"""Alerting: one sensor per row of the design's alert matrix, sharing one policy and delivery.
 
-| row (SDD)                     | sensor                                 | warning → Slack        | critical → Slack + page  |
-|-------------------------------|----------------------------------------|------------------------|--------------------------|
-| Fivetran sync delay           | ``alerts__fivetran_sync_delay_sensor`` | > 30 min late          | > 60 min late            |
-| Fivetran sync failure         | ``alerts__fivetran_sync_failure_sensor`` | 1 failure            | 3 consecutive            |
-| dbt job failure               | ``alerts__dbt_model_failure_sensor``   | staging/intermediate/snapshot model | mart model  |
-| dbt test failure              | ``alerts__dbt_test_failure_sensor``    | warn-severity test     | error-severity test      |
-| freshness policy              | ``alerts__freshness_sensor``           | warn window passed     | fail window passed       |
-| raw row-count anomaly         | ``alerts__raw_row_count_anomaly_sensor`` | > 50 % off the median | —                       |
+| row of the alert matrix | sensor                                   | ``alerting.yaml`` rule    |
+|-------------------------|------------------------------------------|---------------------------|
+| Fivetran sync delay     | ``alerts__fivetran_sync_delay_sensor``   | ``fivetran_sync_delay``   |
+| Fivetran sync failure   | ``alerts__fivetran_sync_failure_sensor`` | ``fivetran_sync_failure`` |
+| dbt job failure         | ``alerts__dbt_model_failure_sensor``     | ``dbt_model_failure``     |
+| dbt test failure        | ``alerts__dbt_test_failure_sensor``      | ``dbt_test_failure``      |
+| freshness policy        | ``alerts__freshness_sensor``             | ``asset_freshness``       |
+| raw row-count anomaly   | ``alerts__raw_row_count_anomaly_sensor`` | ``raw_row_count_anomaly`` |
 
-Thresholds and destinations are ``alerting.yaml``'s; delivery is :mod:`analytics_platform.notify`;
-dedup and resolve are :mod:`analytics_platform.alerts.incidents`. Every sensor runs by default
-and keeps its state in its cursor. The Snowflake and Sigma rows of the matrix have no source
-in this code location yet.
+A warning goes to Slack, a critical alert to Slack and PagerDuty. Thresholds and destinations
+are ``alerting.yaml``'s (:mod:`~analytics_platform.alerts.policy`); messages are
+:mod:`~analytics_platform.alerts.render`'s, delivery :mod:`~analytics_platform.alerts.deliver`'s
+through the resources of :mod:`~analytics_platform.alerts.vendors`; dedup and resolve are
+:mod:`~analytics_platform.alerts.incidents`'. Every sensor runs by default and keeps its state
+in its cursor. The Snowflake and Sigma rows of the matrix have no source in this code location.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from analytics_platform.alerts.fivetran import (
     connectors_of,
 )
 from analytics_platform.alerts.freshness import build_freshness_sensor
+from analytics_platform.alerts.policy import AlertingConfig, load_alerting_config
 from analytics_platform.alerts.runs import build_run_failure_sensor
 from analytics_platform.ingest.checks import Clock, build_raw_check_defs, utc_now
-from analytics_platform.notify import AlertingConfig, load_alerting_config
 from analytics_platform.settings import load_settings
 
 

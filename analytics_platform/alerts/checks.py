@@ -5,10 +5,10 @@ run, a sensor, "Execute" in the UI), so one failing test is one incident however
 re-evaluated, and its next passing evaluation resolves it. An evaluation still in progress,
 or a check that could not execute (its run failed first), leaves the incident as it was.
 
-The raw-table checks (``ingest/checks.py``) are not dbt tests: their freshness is the Fivetran
+The raw-table checks (:mod:`analytics_platform.ingest.checks`) are not dbt tests: their freshness is the Fivetran
 sync-delay row's business, and their anomaly check has its own row, which alerts only when the
-latest sync is off by more than ``alerting.yaml``'s relative deviation (50 % of the trailing
-median): the check flags the statistically unusual, the alert what is also big.
+latest sync is off its trailing median by more than ``alerting.yaml``'s relative deviation:
+the check flags the statistically unusual, the alert what is also big.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.alerts.incidents import Findings, build_alert_sensor
+from analytics_platform.alerts.policy import AlertingConfig, classify
+from analytics_platform.alerts.render import Alert
 from analytics_platform.ingest.checks import (
     RAW_ANOMALY_CHECK,
     RAW_CHECK_NAMES,
@@ -27,7 +29,6 @@ from analytics_platform.ingest.checks import (
     raw_tables,
     utc_now,
 )
-from analytics_platform.notify import Alert, AlertingConfig, classify
 
 TEST_RULE = "dbt_test_failure"
 ANOMALY_RULE = "raw_row_count_anomaly"

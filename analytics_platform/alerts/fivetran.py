@@ -2,9 +2,10 @@
 
 * Sync delay: minutes past the moment a connector's next sync was due, from its own schedule
   (``sync_frequency``) and its last successful sync (``succeeded_at``; ``created_at`` before
-  the first one). Over 30 min warns, over 60 min is critical (``alerting.yaml``). A paused
-  connector is not late: pausing is the SDD's deliberate step while a breaking schema change
-  is handled.
+  the first one). Past the rule's warning threshold it warns, past its critical one it pages
+  (``alerting.yaml``, held to :data:`analytics_platform.freshness.SYNC_WINDOW`). A paused
+  connector is not late: pausing is the design's deliberate step while a breaking schema
+  change is handled.
 * Sync failures: consecutive failed syncs, counted in the sensor cursor from ``failed_at`` and
   ``succeeded_at`` (the API keeps only the latest of each). One failure warns, three in a row
   are critical; the next successful sync resolves.
@@ -22,6 +23,8 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.alerts.incidents import Findings, build_alert_sensor, known_secrets
+from analytics_platform.alerts.policy import AlertingConfig, Threshold, classify
+from analytics_platform.alerts.render import Alert, redact
 from analytics_platform.ingest.checks import (
     Clock,
     connector_schedule,
@@ -30,7 +33,6 @@ from analytics_platform.ingest.checks import (
     raw_tables,
     utc_now,
 )
-from analytics_platform.notify import Alert, AlertingConfig, classify, redact
 
 DELAY_RULE = "fivetran_sync_delay"
 FAILURE_RULE = "fivetran_sync_failure"
@@ -197,6 +199,17 @@ def failure_alert(
     )
 
 
+def _bounds(config: AlertingConfig) -> str:
+    """The delay rule's thresholds as the sensor's description says them."""
+    rule = config.rule(DELAY_RULE)
+    said = [
+        f">{condition.above:g} min {label}"
+        for condition, label in ((rule.warning, "Slack"), (rule.critical, "page"))
+        if isinstance(condition, Threshold) and condition.above is not None
+    ]
+    return ", ".join(said) or "thresholds in alerting.yaml"
+
+
 def build_delay_sensor(
     connectors: Mapping[str, str], config: AlertingConfig, *, clock: Clock = utc_now
 ) -> dg.SensorDefinition:
@@ -215,7 +228,7 @@ def build_delay_sensor(
 
     return build_alert_sensor(
         "alerts__fivetran_sync_delay_sensor",
-        "Fivetran sync delay against each connector's schedule: >30 min Slack, >60 min page.",
+        f"Fivetran sync delay against each connector's schedule: {_bounds(config)}.",
         measure,
         config,
         clock=clock,

@@ -1,11 +1,11 @@
 """Freshness-policy violations: an asset in its warn window warns, past its fail window pages.
 
-What dagster 1.13.27 offers, verified: ``FreshnessPolicy.time_window(fail_window, warn_window)``
-is evaluated by the daemon's ``FreshnessDaemon`` (every 30 s, on unless ``freshness: enabled:
-false``), which records ``FreshnessStateChange`` events; ``instance.get_freshness_state_records
-(keys)`` returns each asset's latest state (PASS / WARN / FAIL / UNKNOWN) and when it changed.
+Dagster evaluates ``FreshnessPolicy.time_window(fail_window, warn_window)`` in the daemon's
+``FreshnessDaemon`` (on unless ``freshness: enabled: false``), which records
+``FreshnessStateChange`` events; ``instance.get_freshness_state_records(keys)`` returns each
+asset's latest state (PASS / WARN / FAIL / UNKNOWN) and when it changed.
 
-For time-window policies (all of ``analytics_platform/freshness.py``) this sensor applies the
+For time-window policies (all of :mod:`analytics_platform.freshness`) this sensor applies the
 daemon's own rule itself (age of the latest materialization ``>= fail_window`` fails, ``>=
 warn_window`` warns) on the latest materialization, because that answer is exact at the tick,
 does not depend on the freshness daemon being enabled or up to date, and can be tested on an
@@ -22,8 +22,9 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.alerts.incidents import Findings, build_alert_sensor
+from analytics_platform.alerts.policy import AlertingConfig, classify
+from analytics_platform.alerts.render import Alert
 from analytics_platform.ingest.checks import Clock, utc_now
-from analytics_platform.notify import Alert, AlertingConfig, classify
 
 RULE = "asset_freshness"
 

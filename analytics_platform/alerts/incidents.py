@@ -27,19 +27,11 @@ from typing import Any, Protocol
 
 import dagster as dg
 
+from analytics_platform.alerts.deliver import dispatch, dispatch_resolved
+from analytics_platform.alerts.policy import AlertingConfig, DestinationKind
+from analytics_platform.alerts.render import Alert, SlackDestination, redact, route
+from analytics_platform.alerts.vendors import PagerDutyNotifier, SlackNotifier
 from analytics_platform.ingest.checks import Clock, parse_time, utc_now
-from analytics_platform.notify import (
-    Alert,
-    AlertingConfig,
-    DestinationKind,
-    PagerDutyNotifier,
-    SlackDestination,
-    SlackNotifier,
-    dispatch,
-    dispatch_resolved,
-    redact,
-    route,
-)
 
 SEVERITY_RANK = {None: 0, "warning": 1, "critical": 2}
 
@@ -119,7 +111,7 @@ class Notifier(Protocol):
 
 @dataclass(frozen=True)
 class DeliveringNotifier:
-    """The production :class:`Notifier`: Slack and PagerDuty through :mod:`notify`."""
+    """The production :class:`Notifier`: Slack and PagerDuty through :mod:`.deliver`."""
 
     config: AlertingConfig
     slack: SlackNotifier | None

@@ -1,4 +1,4 @@
-"""dbt job failures: a failed staging model warns, a failed mart pages (SDD alert matrix).
+"""dbt job failures: a failed staging model warns, a failed mart pages (the alert matrix).
 
 Read from the event log, not from a run-status sensor, so the state is ours (the JSON cursor)
 and an incident can be resolved: the sensor follows ``RUN_FAILURE`` events with an event-log
@@ -31,8 +31,9 @@ from analytics_platform.alerts.incidents import (
     alert_to_json,
     build_alert_sensor,
 )
+from analytics_platform.alerts.policy import AlertingConfig, classify
+from analytics_platform.alerts.render import Alert
 from analytics_platform.ingest.checks import Clock, utc_now
-from analytics_platform.notify import Alert, AlertingConfig, classify
 
 RULE = "dbt_model_failure"
 WILL_RETRY_TAG = "dagster/will_retry"

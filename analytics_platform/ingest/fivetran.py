@@ -1,6 +1,6 @@
 """The Fivetran workspace and client the platform uses: dagster-fivetran plus a base URL.
 
-dagster-fivetran 0.29 hard-codes `https://api.fivetran.com/v1`; the platform reaches the real
+dagster-fivetran hard-codes `https://api.fivetran.com/v1`; the platform reaches the real
 Fivetran in production and the local stand-in elsewhere through the same code, so the base URL
 is configuration (`FIVETRAN_API_BASE_URL`). The subclasses also work around three upstream bugs
 without touching library internals:

@@ -1,13 +1,14 @@
-"""Trigger mode: Dagster runs the syncs on the SDD cadences instead of Fivetran's scheduler.
+"""Trigger mode: Dagster runs the syncs on the design's cadences instead of Fivetran's scheduler.
 
 ``FIVETRAN_MODE=trigger`` turns each connector's landed tables into one materializable
 multi-asset and gives it a schedule at the connector's cadence (its ``sync_frequency`` in
-Fivetran, which the SDD sets: Jobs DB 15 min, ServiceTitan 30 min, Salesforce and GPS hourly,
-QuickBooks 6 h, Sheets daily). Triggering a sync switches the connector to ``manual`` in
-Fivetran (dagster-fivetran's ``disable_schedule_on_trigger``) so the two schedulers never both
-run it. A sync Fivetran reschedules (quota, maintenance) is waited for, not failed; a failed
-sync is retried with exponential backoff. Only the tables the sync changed are reported as
-materialized (the specs are skippable), so downstream automation rebuilds only what changed.
+Fivetran, set to the design's cadences, docs/ARCHITECTURE.md: Jobs DB 15 min, ServiceTitan
+30 min, Salesforce and GPS hourly, QuickBooks 6 h, Sheets daily). Triggering a sync switches
+the connector to ``manual`` in Fivetran (dagster-fivetran's ``disable_schedule_on_trigger``) so
+the two schedulers never both run it. A sync Fivetran reschedules (quota, maintenance) is
+waited for, not failed; a failed sync is retried with exponential backoff. Only the tables the
+sync changed are reported as materialized (the specs are skippable), so downstream automation
+rebuilds only what changed.
 """
 
 from collections.abc import Iterator, Mapping, Sequence

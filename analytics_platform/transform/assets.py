@@ -4,9 +4,9 @@ One multi-asset, so that the run a sync starts is one step and one ``dbt build``
 partitions sit on the incremental facts' own specs (``FieldForceDbtTranslator``), not on the
 multi-asset: Dagster lets a subsettable multi-asset mix partitioned and unpartitioned assets,
 and a run of the tables, the facts' latest partition and the reports over them is then a single
-op. Split into a multi-asset per partitioning, the same run was three ``dbt build`` processes
-one after the other (Dagster orders the pieces of a cycle tables -> facts -> reports), each
-paying dbt's ~8 s of start-up on the path from a sync to its marts.
+op. Split into a multi-asset per partitioning, the same run would be three ``dbt build``
+processes one after the other (Dagster orders the pieces of a cycle tables -> facts -> reports),
+each paying dbt's start-up on the path from a sync to its marts.
 
 * A backfill of any range of the facts is one run (``BackfillPolicy.single_run``) that rebuilds
   exactly that window (``min_date``/``max_date`` vars).
@@ -100,8 +100,7 @@ class FieldForceDbtCliResource(DbtCliResource):
     """dagster-dbt's resource, without a ``dbt --version`` process before every dbt command.
 
     dagster-dbt asks the executable for its version on each ``cli()`` call (to tell dbt-core
-    from the Fusion engine): a second dbt start-up per run, ~3 s here, on the path from a sync
-    to a mart. When the executable is the ``dbt`` installed next to this interpreter, it *is*
+    from the Fusion engine): a second dbt start-up per run, on the path from a sync to a mart. When the executable is the ``dbt`` installed next to this interpreter, it *is*
     this environment's dbt-core, whose version the package metadata already knows.
     """
 

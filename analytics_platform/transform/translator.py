@@ -96,8 +96,8 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
         A relationship test also depends on the model it references. When that model is a
         view or a seed (read live, or reference data that changes only with the code), a
         sync's run never builds it, and Dagster's op-cycle resolution then gives the check a
-        step of its own: a whole extra ``dbt build`` for a few tests, ~10 s on the path from a
-        sync to its marts. The test itself is unchanged: it still runs with the model it
+        step of its own: a whole extra ``dbt build`` for a few tests, on the path from a sync
+        to its marts. The test itself is unchanged: it still runs with the model it
         checks, against the view or seed already in the warehouse.
         """
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)

@@ -1,5 +1,5 @@
 {#
-    SDD schema naming. Production-like targets (local, snowflake, snowflake_local) use the
+    The design's schema naming. Production-like targets (local, snowflake, snowflake_local) use the
     folder's schema as-is (core, finance, stg_jobs, ...); every other target (ci, dev) prefixes
     it with the target schema, so each CI run or developer builds into its own schemas.
 #}

@@ -1,6 +1,6 @@
 {#
     Target-only shims for the `snowflake_local` target (dbt-snowflake against a fakesnow
-    server, KNOWN_GROUND.md): fakesnow runs MERGE through DuckDB, which needs the source
+    server): fakesnow runs MERGE through DuckDB, which needs the source
     columns in VALUES qualified (else "Ambiguous reference"), and fails on the
     `begin ... commit` dbt-snowflake wraps around DML. Every other Snowflake target uses
     dbt-snowflake's own macros unchanged.

@@ -1,5 +1,5 @@
 {#
-    Multi-tenant discovery (seed 000). The Jobs DB lands one schema per business unit
+    Multi-tenant discovery. The Jobs DB lands one schema per business unit
     (fivetran_postgres_bu_north, fivetran_postgres_bu_south, ...). This returns a
     `union all` of `table_name` from every such schema that exists at run time, each row
     tagged with `tenant_id` (the schema name without the prefix), so a new tenant needs no

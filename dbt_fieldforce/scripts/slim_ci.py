@@ -2,7 +2,7 @@
 
     uv run python dbt_fieldforce/scripts/slim_ci.py --state path/to/prod-manifest-dir
 
-Runs, stopping at the first failure (SDD "CI/CD Workflow"):
+Runs, stopping at the first failure (the design's CI/CD workflow, docs/ARCHITECTURE.md):
 
 1. ``sqlfluff lint`` of the model files that are new or differ from production's
    ``manifest.json`` (dbt's own body checksum: sha256 of the stripped file; config:
@@ -20,13 +20,17 @@ relations) and ``DBT_CI_SCHEMA`` (a run id, e.g. the pull request number).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analytics_platform.transform.invocation import dbt_args
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 REPO = PROJECT_DIR.parent
@@ -36,19 +40,6 @@ def tool(name: str) -> str:
     """The console script ``name`` of this interpreter's environment (falls back to PATH)."""
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else (shutil.which(name) or name)
-
-
-def dbt_args(project_dir: Path, target: str, target_path: Path | None) -> list[str]:
-    """Arguments every dbt step shares."""
-    args = [
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target",
-        target,
-    ]
-    return args + (["--target-path", str(target_path)] if target_path is not None else [])
 
 
 def modified_model_files(project_dir: Path, manifest_path: Path) -> list[Path]:
@@ -76,12 +67,13 @@ def build_commands(
     project_dir: Path, state_dir: Path, target: str, target_path: Path | None
 ) -> list[list[str]]:
     """Compile, build and docs steps, in order."""
-    common = dbt_args(project_dir, target, target_path)
-    state = ["--select", "state:modified+", "--state", str(state_dir)]
+    where = {"project_dir": project_dir, "target": target, "target_path": target_path}
+    state = ("--state", str(state_dir))
+    dbt = tool("dbt")
     return [
-        [tool("dbt"), "compile", *common, *state],
-        [tool("dbt"), "build", *common, *state, "--defer"],
-        [tool("dbt"), "docs", "generate", *common, "--no-compile"],
+        [dbt, *dbt_args("compile", select=["state:modified+"], extra=state, **where)],
+        [dbt, *dbt_args("build", select=["state:modified+"], extra=(*state, "--defer"), **where)],
+        [dbt, *dbt_args("docs generate", extra=["--no-compile"], **where)],
     ]
 
 
@@ -95,37 +87,39 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every step; the exit code is the first failing step's, else 0."""
-    parser = argparse.ArgumentParser(description="Slim CI for dbt_fieldforce.")
-    parser.add_argument(
-        "--state", required=True, type=Path, help="directory with production's manifest.json"
-    )
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
-    parser.add_argument("--target", default="ci")
-    parser.add_argument("--target-path", type=Path, default=None)
-    parser.add_argument(
-        "--lint-all", action="store_true", help="lint every model, not only the changed ones"
-    )
-    args = parser.parse_args(argv)
-    if not (args.state / "manifest.json").is_file():
-        parser.error(f"no manifest.json in {args.state}")
-    project_dir = args.project_dir.resolve()
+app = typer.Typer(add_completion=False, help="Slim CI for dbt_fieldforce.")
 
-    if args.lint_all:
+
+@app.command()
+def main(
+    state: Annotated[
+        Path, typer.Option(help="directory with production's manifest.json", show_default=False)
+    ],
+    project_dir: Annotated[Path, typer.Option(help="the dbt project")] = PROJECT_DIR,
+    target: Annotated[str, typer.Option(help="the dbt target")] = "ci",
+    target_path: Annotated[Path | None, typer.Option(help="dbt's target folder")] = None,
+    lint_all: Annotated[
+        bool, typer.Option("--lint-all", help="lint every model, not only the changed ones")
+    ] = False,
+) -> None:
+    """Run every step; the exit code is the first failing step's, else 0."""
+    if not (state / "manifest.json").is_file():
+        raise typer.BadParameter(f"no manifest.json in {state}", param_hint="--state")
+    project_dir = project_dir.resolve()
+
+    if lint_all:
         lint_paths = [project_dir / "models"]
     else:
-        lint_paths = modified_model_files(project_dir, args.state / "manifest.json")
+        lint_paths = modified_model_files(project_dir, state / "manifest.json")
     steps = ([lint_command(lint_paths)] if lint_paths else []) + build_commands(
-        project_dir, args.state, args.target, args.target_path
+        project_dir, state, target, target_path
     )
     for command in steps:
         result = run(command)
         if result.returncode != 0:
             sys.stderr.write(f"slim CI failed at: {' '.join(command[:3])}\n")
-            return result.returncode
-    return 0
+            raise typer.Exit(result.returncode)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app()

@@ -6,28 +6,30 @@ not imported by the production code location ``analytics_platform``.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import secrets
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from testkit.provenance import RESULTS_DIR, machine
 
+from devstack.bench_options import benchmark_options, split_bench_args
 from devstack.launcher import LaunchError, LocalPlatform
 from devstack.ports import PortInUseError
-from devstack.stack import REPO_ROOT, fieldforce_home
+from devstack.stack import fieldforce_home
 
 app = typer.Typer(
     help="FieldForce Analytics Platform: the local platform launcher and benchmarks.",
@@ -160,21 +162,29 @@ def _print_urls(info: dict[str, Any], home: Path) -> None:
     console.print("Press Ctrl-C to stop everything.")
 
 
+def _has_benchmark(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"benchmarks.{name}") is not None
+    except ModuleNotFoundError:  # no ``benchmarks`` on the path: not a checkout
+        return False
+
+
 def _load_benchmark(name: str) -> ModuleType:
-    path = REPO_ROOT / "benchmarks" / f"{name}.py"
-    if not path.exists():
-        raise _fail(f"benchmark {name!r} is not implemented yet ({path} is missing)")
-    spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    if not _has_benchmark(name):
+        raise _fail(f"benchmark {name!r} is not implemented yet (no benchmarks/{name})")
+    return importlib.import_module(f"benchmarks.{name}")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(
-    names: Annotated[list[str], typer.Argument(help=f"Benchmarks: {', '.join(BENCHMARKS)}, all.")],
+    ctx: typer.Context,
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            help=f"Benchmarks: {', '.join(BENCHMARKS)}, all (or report, to redraw the"
+            " report from OUT); then options of the benchmark."
+        ),
+    ],
     scale: Annotated[
         float | None, typer.Option(help="Scale factor (each benchmark has its own default).")
     ] = None,
@@ -182,19 +192,38 @@ def bench(
 ) -> None:
     """Run benchmarks, print a table, and write ``OUT/NAME.json`` for each.
 
+    Options after one benchmark's name go to that benchmark's ``run(...)``, by parameter name
+    and converted by its annotations: ``fieldforce bench day --hours 2``, ``fieldforce bench
+    latency --syncs 5 --modes webhook``. An unknown option fails and lists the benchmark's options.
+
     ``all`` runs every benchmark the project has, one after the other under a progress bar, keeps
     going when one fails (and exits non-zero at the end), then draws the plots and the report
-    (``OUT/plots/NAME.png``, ``OUT/report.md``; see ``benchmarks/report.py``).
+    (``OUT/plots/NAME.png``, ``OUT/report.md``; see ``benchmarks/report.py``). ``report`` alone
+    redraws them from the JSON already in ``OUT``.
     """
     if scale is not None:
         _check_scale(scale)
+    names, extra = split_bench_args([*names, *ctx.args])
+    if not names:
+        raise _fail("name a benchmark before its options")
+    if names == ["report"] and not extra:
+        _draw_report(out)
+        return
     run_all = "all" in names
     selected = list(BENCHMARKS) if run_all else names
     unknown = [n for n in selected if n not in BENCHMARKS]
     if unknown:
         raise _fail(f"unknown benchmark(s): {', '.join(unknown)}; choose from {BENCHMARKS}")
     if run_all:
-        selected = [n for n in BENCHMARKS if (REPO_ROOT / "benchmarks" / f"{n}.py").exists()]
+        selected = [n for n in BENCHMARKS if _has_benchmark(n)]
+    options: dict[str, Any] = {}
+    if extra:
+        if len(selected) != 1:
+            raise _fail(f"options {' '.join(extra)} go to one benchmark; name only that one")
+        try:
+            options = benchmark_options(selected[0], _load_benchmark(selected[0]).run, extra)
+        except click.UsageError as exc:
+            raise _fail(exc.format_message()) from None
     out.mkdir(parents=True, exist_ok=True)
     summary = Table(title="FieldForce benchmarks")
     summary.add_column("benchmark")
@@ -213,7 +242,7 @@ def bench(
             progress.update(overall, description=f"bench {name}")
             console.print(f"[bold]==> bench {name}[/]")
             try:
-                result = _run_benchmark(name, out, scale)
+                result = _run_benchmark(name, out, scale, options)
             except Exception as exc:
                 if not run_all:
                     raise
@@ -227,18 +256,26 @@ def bench(
             progress.advance(overall)
     console.print(summary)
     if run_all:
-        report = _load_benchmark("report")
-        plots = report.build(out)
-        console.print(f"Plots: {', '.join(str(p) for p in plots.values())}")
-        console.print(f"Report: {out / 'report.md'}")
+        _draw_report(out)
     if failed:
         raise _fail(f"benchmark(s) failed: {', '.join(failed)}")
 
 
-def _run_benchmark(name: str, out: Path, scale: float | None) -> dict[str, Any]:
-    """Run one benchmark and write ``out/NAME.json`` with scale, machine and finish time."""
+def _draw_report(out: Path) -> None:
+    plots = _load_benchmark("report").build(out)
+    console.print(f"Plots: {', '.join(str(p) for p in plots.values())}")
+    console.print(f"Report: {out / 'report.md'}")
+
+
+def _run_benchmark(
+    name: str, out: Path, scale: float | None, options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run one benchmark and write ``out/NAME.json`` with scale, machine and finish time.
+
+    ``options`` are further keyword arguments of the benchmark's ``run`` (``benchmark_options``).
+    """
     module = _load_benchmark(name)
-    kwargs: dict[str, Any] = {"out_dir": out}
+    kwargs: dict[str, Any] = {"out_dir": out, **(options or {})}
     if scale is not None:
         kwargs["scale"] = scale
     result: dict[str, Any] = module.run(**kwargs)

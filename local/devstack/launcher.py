@@ -1,21 +1,24 @@
 """The local platform as one object: start every part in order, describe it, stop all of it.
 
 Used by ``fieldforce up`` and by test fixtures that need the whole stack. Order matters:
-sources first (the sync reads them), then the sync service, then Dagster (its definitions talk
-to the sync service). Each part records how to reach it in the stack file.
+sources first (the sync reads them), then the sync service (both from the one local-stack
+builder, ``testkit.builder``), then the stand-ins and Dagster (its definitions talk to the sync
+service). Each part records how to reach it in the stack file.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from testkit.builder import EstateSources, FivetranOptions, Stack, StackError, build_stack
 
 from devstack.ports import ensure_free, free_port, wait_for_port
 from devstack.processes import Supervisor
@@ -64,32 +67,20 @@ class LocalPlatform:
 
     def start(self, progress: Progress | None = None) -> dict[str, Any]:
         """Start all parts; returns the stack description (also written to the stack file)."""
-        from standins.sources.estate import Estate, EstateError
-
         check_writable(self.home)
         if self.with_dagster and self.dagster_port:
             ensure_free(self.dagster_port, "Dagster UI")
-        reuse = self._estate_matches()
-        try:
-            estate = Estate(self.home, seed=self.seed, scale=self.scale, tenants=self.tenants)
-            estate.start()
-            self.supervisor.on_stop.append(estate.stop)
-            if not reuse:
-                # New sources: the warehouse and the sync service's cursors describe the old
-                # ones, so they go too (a real re-onboarding would resync from scratch).
-                (self.home / "warehouse.duckdb").unlink(missing_ok=True)
-                shutil.rmtree(self.home / "fivetran", ignore_errors=True)
-                estate.generate(progress=progress)
-        except EstateError as exc:
-            raise LaunchError(str(exc)) from None
-        sources = estate.connection_info()
+        landing = self._start_landing(progress)
         self.info = {
             "home": str(self.home),
-            "warehouse": {"type": "duckdb", "path": str(self.home / "warehouse.duckdb")},
-            "sources": sources,
+            "warehouse": {"type": "duckdb", "path": str(landing.warehouse)},
+            "sources": landing.source_info,
+            "fivetran_api_url": landing.api_url,
+            "fivetran_api_key": landing.api_key,
+            "fivetran_api_secret": landing.api_secret,
+            "webhook_secret": secrets.token_hex(16),
         }
         self._publish()
-        self._start_fivetran(sources)
         self._start_alert_standins()
         if self.with_change_stream:
             self._start_change_stream()
@@ -101,20 +92,41 @@ class LocalPlatform:
         self._publish()
         return self.info
 
-    def _estate_matches(self) -> bool:
-        """Whether the home already holds a fully generated estate with these parameters."""
-        state_path = self.home / "sources" / "estate.json"
+    def _start_landing(self, progress: Progress | None) -> Stack:
+        """The sources (an estate with these parameters is reused) and the local Fivetran.
+
+        The Fivetran runs under the supervisor, so ``fieldforce up`` notices when it dies; it
+        syncs on its own schedule, and Dagster learns of the syncs as in production.
+        """
+        from standins.sources.estate import EstateError
+
+        def spawn(argv: Sequence[str]) -> subprocess.Popen[bytes]:
+            return self.supervisor.start("fivetran", argv, cwd=REPO_ROOT).popen
+
         try:
-            state = json.loads(state_path.read_text())
-        except (OSError, ValueError):
-            return False
-        tenants = state.get("tenants", [])
-        return (
-            bool(state.get("generated"))
-            and state.get("seed") == self.seed
-            and state.get("scale") == self.scale
-            and len(tenants) == self.tenants
-        )
+            landing = build_stack(
+                self.home,
+                EstateSources(
+                    home=self.home,
+                    seed=self.seed,
+                    scale=self.scale,
+                    tenants=self.tenants,
+                    reuse=True,
+                    progress=progress,
+                ),
+                fivetran=FivetranOptions(
+                    speed=self.speed,
+                    api_key=secrets.token_hex(8),
+                    api_secret=secrets.token_hex(16),
+                    log_path=self.home / "logs" / "fivetran.log",
+                    spawn=spawn,
+                ),
+                first_sync="none",
+            )
+        except (EstateError, StackError) as exc:
+            raise LaunchError(str(exc)) from None
+        self.supervisor.on_stop.append(landing.close)
+        return landing
 
     def stop(self) -> None:
         """Stop every process this platform started and remove the stack file."""
@@ -201,49 +213,6 @@ class LocalPlatform:
 
     def _publish(self) -> None:
         write_stack(self.info, self.home)
-
-    def _start_fivetran(self, sources: dict[str, Any]) -> None:
-        port = free_port()
-        key, secret_ = secrets.token_hex(8), secrets.token_hex(16)
-        webhook_secret = secrets.token_hex(16)
-        sources_file = self.home / "fivetran" / "sources.json"
-        sources_file.parent.mkdir(parents=True, exist_ok=True)
-        sources_file.write_text(json.dumps(sources, indent=2))
-        self.supervisor.start(
-            "fivetran",
-            [
-                sys.executable,
-                "-m",
-                "standins.fivetran",
-                "serve",
-                "--home",
-                str(self.home / "fivetran"),
-                "--port",
-                str(port),
-                "--api-key",
-                key,
-                "--api-secret",
-                secret_,
-                "--sources",
-                str(sources_file),
-                "--warehouse",
-                self.info["warehouse"]["path"],
-                "--speed",
-                str(self.speed),
-            ],
-            cwd=REPO_ROOT,
-        )
-        if not wait_for_port(port, 60):
-            raise LaunchError(
-                f"the local Fivetran service did not start on 127.0.0.1:{port}"
-                f" (see {self.home / 'logs' / 'fivetran.log'})"
-            )
-        self.info |= {
-            "fivetran_api_url": f"http://127.0.0.1:{port}/v1",
-            "fivetran_api_key": key,
-            "fivetran_api_secret": secret_,
-            "webhook_secret": webhook_secret,
-        }
 
     def _start_change_stream(self) -> None:
         self.supervisor.start(

@@ -1,8 +1,8 @@
 """The stack file: how to reach every running part of the local platform.
 
 While `fieldforce up` (or a test fixture that starts the stack) runs, it keeps
-``$FIELDFORCE_HOME/stack.json`` up to date and removes it on stop. Keys are promised in
-``shared/INTERFACES.md``; add to them freely, never rename.
+``$FIELDFORCE_HOME/stack.json`` up to date and removes it on stop. Its keys are listed in
+``docs/CONTRACTS.md``; add to them freely, never rename.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from analytics_platform.transform.invocation import dbt_command
 from devstack.stack import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt_fieldforce"
@@ -62,24 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (DBT_DIR / "models").is_dir():
         steps.append(("sqlfluff", [py, "-m", "sqlfluff", "lint", "dbt_fieldforce/models"]))
         # Dagster loads dbt assets from a prepared manifest, never parsing at load time.
-        dbt = str(Path(py).parent / "dbt")
-        steps.append(
-            (
-                "dbt parse (manifest)",
-                [
-                    dbt,
-                    "parse",
-                    "--quiet",
-                    # As runs invoke dbt: dbt keys partial parsing on the CLI's target.
-                    "--target",
-                    "local",
-                    "--project-dir",
-                    "dbt_fieldforce",
-                    "--profiles-dir",
-                    "dbt_fieldforce",
-                ],
-            )
-        )
+        # As runs invoke dbt: dbt keys partial parsing on the CLI's target.
+        parse = dbt_command("parse", quiet=True, target="local", project_dir=Path(DBT_DIR.name))
+        steps.append(("dbt parse (manifest)", parse))
     for title, cmd in steps:
         if _step(title, cmd) != 0:
             failures.append(title)

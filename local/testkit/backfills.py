@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +20,11 @@ from pathlib import Path
 import dagster as dg
 from devstack.stack import REPO_ROOT
 
-from analytics_platform.transform.project import VENV_DBT
+from analytics_platform.transform.invocation import run_dbt
 from testkit.harness import RunningPlatform
 from testkit.warehouse_checksums import connect_read_only
 
 PROJECT_DIR = REPO_ROOT / "dbt_fieldforce"
-DBT = str(VENV_DBT)
 
 ASSET_NODES = """
 query PartitionedAssets {
@@ -197,27 +195,15 @@ def dbt_full_refresh(
     }
     target = workdir / "target"
     started = time.perf_counter()
-    result = subprocess.run(
-        [
-            DBT,
-            "build",
-            "--full-refresh",
-            "--indirect-selection",
-            "cautious",
-            "--select",
-            *models,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
+    result = run_dbt(
+        "build",
+        full_refresh=True,
+        select=models,
+        project_dir=PROJECT_DIR,
+        target_path=target,
+        log_path=workdir / "logs",
+        extra=("--indirect-selection", "cautious"),
         env=env,
-        capture_output=True,
-        text=True,
         timeout=3600,
         check=False,
     )

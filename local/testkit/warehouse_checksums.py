@@ -11,13 +11,13 @@ Used by the backfill end-to-end test and ``benchmarks/backfill.py``; production 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 PARTITIONED_FACTS: Mapping[str, str] = {
     "core.fct_jobs": "scheduled_date",
@@ -71,16 +71,17 @@ def window_predicate(date_column: str, first: date, last: date, inside: bool = T
     return within if inside else f"not {within}"
 
 
-def connect_read_only(path: Path, timeout_s: float = 120.0) -> duckdb.DuckDBPyConnection:
+def connect_read_only(
+    path: Path, timeout_s: float = 120.0, poll_s: float = 0.2
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection, retried while a writer (dbt, the sync service) holds the file."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    retrying = Retrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_fixed(poll_s),
+        retry=retry_if_exception_type(duckdb.IOException),
+        reraise=True,
+    )
+    return retrying(duckdb.connect, str(path), read_only=True)
 
 
 def table_checksum(

@@ -20,7 +20,7 @@ from standins.sources import catalog
 from testkit.harness import RunningPlatform, load_specs, rebuilt_by
 
 # The stack starts once per session (minutes on 2 busy cores): allow for it.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
+pytestmark = pytest.mark.timeout(2400)
 
 NORTH_JOB = catalog.ID_OFFSET + 3
 SOUTH_JOB = catalog.ID_OFFSET * 2 + 3

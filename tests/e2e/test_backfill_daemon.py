@@ -31,8 +31,6 @@ from testkit.warehouse_checksums import (
     window_predicate,
 )
 
-pytestmark = pytest.mark.e2e
-
 FACT_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
 FIRST, LAST = date(2026, 2, 1), date(2026, 2, 10)
 """Ten days inside the simulated history (2026-01-01 → 2026-04-01): every day has data."""

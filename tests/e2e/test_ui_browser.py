@@ -4,8 +4,10 @@ What a data engineer does on day one, through the same pages: follow the lineage
 Fivetran connector table to a Sigma dashboard, materialize an asset with a click, backfill a
 range of days of a partitioned fact from the launch dialog, and read a mart's freshness policy
 and data-quality checks. Each test waits on what the page or the daemon's instance shows, never
-for a fixed time, and saves a screenshot under ``docs/screenshots/`` (the README shows the best
-of them). The backfill's data (one run equal to a full refresh, idempotent) is proven through
+for a fixed time, and saves a screenshot under ``.fieldforce/screenshots/`` (git-ignored, so a test run
+never rewrites tracked files). The README's images are refreshed on purpose with
+``FIELDFORCE_SCREENSHOTS=docs/screenshots ./fieldforce test tests/e2e/test_ui_browser.py``.
+The backfill's data (one run equal to a full refresh, idempotent) is proven through
 GraphQL in ``test_backfill_daemon.py``; here it is the dialog and what the daemon makes of it.
 
 Chromium is Debian's package (``./fieldforce test`` installs it when missing); Playwright only
@@ -14,6 +16,7 @@ drives it, so nothing is downloaded.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -27,9 +30,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from testkit.backfills import materialized_partitions, wait_for_backfill
 from testkit.harness import RunningPlatform
 
-pytestmark = pytest.mark.e2e
-
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS = REPO_ROOT / os.environ.get("FIELDFORCE_SCREENSHOTS", ".fieldforce/screenshots")
+"""Where screenshots go: a git-ignored folder unless the README's images are being refreshed."""
 VIEWPORT = {"width": 1400, "height": 900}
 PAGE_TIMEOUT_MS = 60_000
 """Pages and clicks: generous, the webserver shares two cores with the daemon and dbt."""

@@ -16,8 +16,6 @@ import httpx
 import psycopg
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 FIELDFORCE = str(Path(sys.executable).parent / "fieldforce")
 
 

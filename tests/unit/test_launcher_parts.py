@@ -12,8 +12,6 @@ from devstack.processes import Supervisor
 from devstack.stack import read_stack, remove_stack, stack_path, write_stack
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.unit
-
 
 def test_stack_file_round_trip_and_removal(tmp_path: Path) -> None:
     info = {"dagster_url": "http://127.0.0.1:3000", "sources": {"jobs_db_dsns": {"bu_a": "x"}}}

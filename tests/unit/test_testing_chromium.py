@@ -6,8 +6,6 @@ from collections.abc import Callable
 import pytest
 from devstack import testing
 
-pytestmark = pytest.mark.unit
-
 
 def _which(installed: set[str]) -> Callable[[str], str | None]:
     return lambda name: f"/usr/bin/{name}" if name in installed else None

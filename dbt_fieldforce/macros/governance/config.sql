@@ -1,12 +1,13 @@
 {#
-    Governance settings: the SDD's role matrix ("Security & Governance": RBAC model, least
-    privilege matrix; "Sigma Design": role configuration, row-level security; "PII Handling":
-    dynamic masking) and which mart columns the policies protect.
+    Governance settings: the design's role matrix (least-privilege RBAC per layer, the Sigma
+    role, row-level security by region, dynamic masking of PII; docs/ARCHITECTURE.md) and which
+    mart columns the policies protect.
 
     One place, read by the Snowflake DDL (snowflake.sql), the local warehouse's governed layer
-    (duckdb.sql) and, through the tables that layer writes, analytics_platform/governance.py.
+    (duckdb.sql) and, through the tables that layer writes,
+    local/standins/snowflake/governance.py.
 
-    Deliberate departures from the SDD's sample SQL, each for least privilege:
+    Deliberate choices, each for least privilege:
     * Read grants are per layer schema, never `on all schemas in database`: staging,
       intermediate and marts share the transform database here, and a BI grant on every
       schema would reach the staging views, i.e. raw rows.
@@ -14,15 +15,14 @@
       a future grant would let the BI role read the new table before its policies are
       attached. The post-hook attaches the policies, then grants select.
     * Rows are filtered by a row access policy on the mart tables themselves rather than only
-      by the SDD's `v_fct_jobs_rls` secure view, so every path to a region-scoped mart
+      by a `v_fct_jobs_rls` secure view, so every path to a region-scoped mart
       (Sigma datasets, ad-hoc SQL) is filtered, not just one view.
-    * The SDD's masks are written for clear values; the sync lands PII as SHA-256 only, so a
+    * The design's masks are written for clear values; the sync lands PII as SHA-256 only, so a
       value that is not a clear email/phone is masked whole (no hash fragment is shown).
     * DBT_PROD_ROLE is exempt from masking and row filtering: it already reads every raw row,
       and incremental models read their own table (`{{ this }}`) and other marts while
       building; a masked or filtered read there would write wrong data.
-    * FIVETRAN_INGEST_ROLE (the RBAC diagram's name; the matrix abbreviates it to
-      FIVETRAN_ROLE) gets RAW_WRITE_ROLE: the diagram's RAW_READ cannot land data.
+    * FIVETRAN_INGEST_ROLE gets RAW_WRITE_ROLE: a raw read role cannot land data.
       INTERMEDIATE_READ_ROLE exists because the matrix gives ANALYST_ROLE intermediate reads.
 #}
 {% macro governance_config() -%}

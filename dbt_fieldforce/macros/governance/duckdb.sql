@@ -8,10 +8,10 @@
       unset = no privilege, no region). Plus two tables describing it: `governed_relations`
       (view, source schema and relation, layer) and `role_layers` (role, layer it may read:
       the Snowflake read grants of governance_config()).
-    * In analytics_platform/governance.py, the door: a governed connection sets the identity,
-      copies exactly what `role_layers` lets the role read through these views into a private
-      in-memory database, detaches the warehouse and locks the session down, so neither raw
-      nor the unmasked marts are reachable from it, whatever SQL is sent.
+    * In local/standins/snowflake/governance.py, the door: a governed connection sets the
+      identity, copies exactly what `role_layers` lets the role read through these views into
+      a private in-memory database, detaches the warehouse and locks the session down, so
+      neither raw nor the unmasked marts are reachable from it, whatever SQL is sent.
 
     The statements are run by the on-run-end hook (hooks.sql). They also create
     security.user_region_access when it is missing (nobody is mapped yet), so a warehouse

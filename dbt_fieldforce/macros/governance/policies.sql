@@ -9,7 +9,7 @@
 {#-
     The masking rule of `policy` applied to `value`. Roles allowed clear values see them
     (for hashed-at-sync columns: the hash). Everyone else sees a clear email or phone masked
-    the SDD's way (`***@domain`, `***-***-1234`) and anything else, such as the SHA-256 the
+    the design's way (`***@domain`, `***-***-1234`) and anything else, such as the SHA-256 the
     sync lands, masked whole: a hash prefix or suffix would still let a reader join or
     guess-and-check.
 -#}

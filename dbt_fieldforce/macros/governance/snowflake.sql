@@ -16,8 +16,8 @@
     `dbt run-operation governance_script --target snowflake` prints all four for review.
 #}
 
-{#- True only against a real Snowflake account: fakesnow (snowflake_local) cannot run
-    grants or policies (KNOWN_GROUND.md), and DuckDB has neither. -#}
+{#- True only against a real Snowflake account: fakesnow (snowflake_local) cannot parse
+    grants or policies, and DuckDB has neither. -#}
 {% macro governance_enabled() -%}
     {{ return(target.type == 'snowflake' and not fieldforce_is_snowflake_local()
         and (target.account | default('', true) | lower) != 'fakesnow') }}

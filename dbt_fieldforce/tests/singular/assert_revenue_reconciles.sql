@@ -1,5 +1,5 @@
 -- fct_revenue must equal QuickBooks' non-voided invoices of completed jobs, per UTC day, to the
--- cent (var revenue_reconciliation_tolerance, dollars; the SDD's 1 % is the outer bound).
+-- cent (var revenue_reconciliation_tolerance, dollars; the design's 1 % is the outer bound).
 -- Scope: jobs completed up to the newest invoice QuickBooks has landed, so the 6-hour
 -- QuickBooks cadence does not flag jobs whose invoices simply have not synced yet.
 -- Returns one row per day that does not reconcile.

@@ -1,4 +1,4 @@
-"""The local Fivetran's engine room: connector state, the scheduler, the sync worker, faults.
+"""The local Fivetran's engine room: connector state, the scheduler and the sync worker.
 
 One `FivetranService` lives in the server process. Connectors with `schedule_type: auto` are
 synced on the service clock (`speed` compresses it: a 15-minute connector syncs every
@@ -6,6 +6,11 @@ synced on the service clock (`speed` compresses it: a 15-minute connector syncs 
 worker thread, because DuckDB takes one writer per file anyway; a connector is never queued
 twice. State the API reports (succeeded_at, paused, webhooks, ...) is persisted in
 `<home>/state.json`; cursors live in the warehouse, committed with the data they describe.
+
+Over 400 lines because it is one state machine: the connectors' runtime state, the queue, the
+scheduler and the worker all change that state under one lock, and reading them apart would
+hide the lock's reach. Faults (`faults.py`), source drift (`drift.py`), extraction
+(`extract.py`) and the load transaction (`load.py`) live beside it.
 """
 
 from __future__ import annotations
@@ -13,12 +18,11 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,8 @@ from standins.fivetran.config import (
     SourceSettings,
     load_account,
 )
+from standins.fivetran.drift import apply_drift
+from standins.fivetran.faults import FaultBoard, Faults
 from standins.fivetran.webhooks import WebhookHub, iso, iso_now
 from standins.sources import catalog
 
@@ -47,16 +53,6 @@ class SyncRequest:
     resync: bool = False
     tables: set[str] | None = None
     reason: str = "scheduled"
-
-
-@dataclass
-class Faults:
-    """Faults armed for one connector; each sync consumes what applies to it."""
-
-    fail: list[str] = field(default_factory=list)
-    slow: list[float] = field(default_factory=list)
-    reschedule: list[float] = field(default_factory=list)
-    crash: bool = False
 
 
 def _now() -> datetime:
@@ -98,7 +94,7 @@ class FivetranService:
             max_attempts=webhook_max_attempts,
             retry_base=webhook_retry_base,
         )
-        self.faults: dict[str, Faults] = {}
+        self.fault_board = FaultBoard(self._lock)
         self.queue: queue.Queue[SyncRequest] = queue.Queue()
         self.pending: set[str] = set()
         self.running: str | None = None
@@ -231,7 +227,7 @@ class FivetranService:
         turns the request into a rescheduled sync instead.
         """
         with self._lock:
-            faults = self.faults.get(connector_id)
+            faults = self.fault_board.armed.get(connector_id)
             if faults and faults.reschedule:
                 delay = faults.reschedule.pop(0)
                 at = _now() + timedelta(seconds=delay)
@@ -335,7 +331,7 @@ class FivetranService:
             runtime["syncing"] = True
             runtime["current_sync_id"] = sync_id
             runtime["last_started_service"] = self.service_now()
-            faults = self.faults.setdefault(cid, Faults())
+            faults = self.fault_board.armed.setdefault(cid, Faults())
             fail_message = faults.fail.pop(0) if faults.fail else None
             slow = faults.slow.pop(0) if faults.slow else 0.0
             crash = faults.crash
@@ -561,162 +557,16 @@ class FivetranService:
 
     def arm_fault(self, connector_id: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Arm a fault for the connector's next sync(s); see the admin API for the shapes."""
-        kind = spec.get("type")
-        count = int(spec.get("count", 1))
-        with self._lock:
-            faults = self.faults.setdefault(connector_id, Faults())
-            if kind == "fail":
-                message = str(spec.get("message") or "injected failure")
-                faults.fail.extend([message] * count)
-            elif kind == "slow":
-                faults.slow.extend([float(spec.get("seconds", 5))] * count)
-            elif kind == "reschedule":
-                faults.reschedule.extend([float(spec.get("seconds", 5))] * count)
-            elif kind == "crash":
-                faults.crash = True
-            else:
-                raise ValueError(f"unknown fault type {kind!r}: fail, slow, reschedule, crash")
-            return self.fault_view(connector_id)
+        return self.fault_board.arm(connector_id, spec)
 
     def clear_faults(self, connector_id: str) -> None:
         """Disarm every fault of a connector."""
-        with self._lock:
-            self.faults.pop(connector_id, None)
+        self.fault_board.clear(connector_id)
 
     def fault_view(self, connector_id: str) -> dict[str, Any]:
         """Armed faults of a connector."""
-        faults = self.faults.get(connector_id, Faults())
-        return {
-            "fail": list(faults.fail),
-            "slow": list(faults.slow),
-            "reschedule": list(faults.reschedule),
-            "crash": faults.crash,
-        }
+        return self.fault_board.view(connector_id)
 
     def drift(self, connector_id: str, spec: dict[str, Any]) -> dict[str, Any]:
-        """Change a PostgreSQL source table the way a source team would (schema drift).
-
-        `action`: `add_column` (column, type, default?), `drop_column` (column),
-        `change_type` (column, type: the new type; `using` optional cast expression),
-        `add_table` (table, columns "name type, ..." with a primary key and `updated_at`).
-        """
-        import psycopg
-        from psycopg import sql
-
-        conn = self.account.connectors[connector_id]
-        storage = conn.catalog_system.storage
-        if storage == "postgres_tenant":
-            dsn = self.sources.jobs_db_dsns[conn.tenant or ""]
-        elif storage == "postgres_saas" and self.sources.saas_dsn:
-            dsn = self.sources.saas_dsn
-        else:
-            raise ValueError(f"connector {connector_id} is not PostgreSQL-backed")
-        schema = conn.catalog_system.schema
-        action = spec.get("action")
-        table = sql.Identifier(schema, str(spec.get("table")))
-        if action == "add_column":
-            stmt = sql.SQL("alter table {} add column {} {}").format(
-                table, sql.Identifier(spec["column"]), sql.SQL(spec.get("type", "text"))
-            )
-            if spec.get("default") is not None:
-                stmt = sql.SQL("{} default {}").format(stmt, sql.Literal(spec["default"]))
-        elif action == "drop_column":
-            stmt = sql.SQL("alter table {} drop column {}").format(
-                table, sql.Identifier(spec["column"])
-            )
-        elif action == "change_type":
-            using = spec.get("using")
-            stmt = sql.SQL("alter table {} alter column {} type {}").format(
-                table, sql.Identifier(spec["column"]), sql.SQL(spec["type"])
-            )
-            if using:
-                stmt = sql.SQL("{} using {}").format(stmt, sql.SQL(using))
-        elif action == "add_table":
-            stmt = sql.SQL("create table {} ({})").format(table, sql.SQL(spec["columns"]))
-        else:
-            raise ValueError(f"unknown drift action {action!r}")
-        with psycopg.connect(dsn, autocommit=True) as pg:
-            pg.execute(stmt)
-            if action == "change_type" or action == "add_column":
-                # Touch the rows so the next incremental sync reads the changed column.
-                cols = [
-                    r[0]
-                    for r in pg.execute(
-                        "select column_name from information_schema.columns"
-                        " where table_schema = %s and table_name = %s",
-                        (schema, spec["table"]),
-                    )
-                ]
-                cursor = next(
-                    (c for c in ("updated_at", "SystemModstamp", "modified_on") if c in cols), None
-                )
-                if cursor and spec.get("touch", True):
-                    pg.execute(
-                        sql.SQL("update {} set {} = now()").format(table, sql.Identifier(cursor))
-                    )
-        return {"applied": stmt.as_string(None) if hasattr(stmt, "as_string") else str(stmt)}
-
-
-def start_service(
-    home: Path,
-    port: int,
-    api_key: str,
-    api_secret: str,
-    sources: SourceSettings | dict[str, Any],
-    warehouse_path: Path,
-    speed: float = 1.0,
-    webhook_retry_base: float = 1.0,
-    log_path: Path | None = None,
-    wait: float = 30.0,
-) -> subprocess.Popen[bytes]:
-    """Start `python -m standins.fivetran serve` in a subprocess and wait until it answers.
-
-    The sources are written to `<home>/sources.json`. The caller owns the process: terminate
-    it (SIGTERM) to stop. The stack file should record `fivetran_api_url =
-    http://127.0.0.1:<port>/v1`, the key and the secret.
-    """
-    import httpx
-
-    home.mkdir(parents=True, exist_ok=True)
-    settings = (
-        sources if isinstance(sources, SourceSettings) else SourceSettings.from_mapping(sources)
-    )
-    sources_path = home / "sources.json"
-    sources_path.write_text(json.dumps(settings.to_mapping(), indent=1))
-    cmd = [
-        sys.executable,
-        "-m",
-        "standins.fivetran",
-        "serve",
-        "--home",
-        str(home),
-        "--port",
-        str(port),
-        "--api-key",
-        api_key,
-        "--api-secret",
-        api_secret,
-        "--sources",
-        str(sources_path),
-        "--warehouse",
-        str(warehouse_path),
-        "--speed",
-        str(speed),
-        "--webhook-retry-base",
-        str(webhook_retry_base),
-    ]
-    out = open(log_path or home / "service.log", "ab")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + wait
-    url = f"http://127.0.0.1:{port}/v1/groups"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"fivetran service exited with {proc.returncode}; see {out.name}")
-        try:
-            if httpx.get(url, auth=(api_key, api_secret), timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError(f"fivetran service did not answer on {url} within {wait}s")
+        """Change the connector's PostgreSQL source table (see :func:`drift.apply_drift`)."""
+        return apply_drift(self.account.connectors[connector_id], self.sources, spec)

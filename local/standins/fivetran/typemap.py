@@ -1,6 +1,6 @@
 """Source type -> destination type, and which type changes a sync may absorb.
 
-The mapping is the landing contract of docs/CONTRACTS.md. The widening rules follow the SDD's
+The mapping is the landing contract of docs/CONTRACTS.md. The widening rules follow the design's
 drift table ("Column type change: attempt cast, fail if incompatible"): a change that stays in
 one family and only widens (integer -> bigint -> decimal/double, varchar(n) -> text,
 date -> timestamp) is applied to the destination column; a change across families

@@ -7,38 +7,49 @@ stack file's ``pagerduty_events_url``), exactly as it reaches
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
+import typer
 import uvicorn
 
 from standins.pagerduty.app import create_app
 from standins.pagerduty.service import Service
 
+app = typer.Typer(
+    help=__doc__, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line: one ``serve`` subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m standins.pagerduty", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the Events API v2 on 127.0.0.1")
-    serve.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
-    serve.add_argument("--home", type=Path, required=True, help="where events.jsonl is kept")
-    serve.add_argument(
-        "--routing-key",
-        default=None,
-        help="accept only this integration key (default: accept any non-blank key)",
+
+@app.callback()
+def _commands() -> None:
+    """Keep ``serve`` a subcommand even though it is the only one."""
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")],
+    home: Annotated[Path, typer.Option(help="where events.jsonl is kept")],
+    routing_key: Annotated[
+        str | None,
+        typer.Option(help="accept only this integration key (default: accept any non-blank key)"),
+    ] = None,
+) -> None:
+    """Serve the Events API v2 on 127.0.0.1 until interrupted."""
+    service = Service(home=home, routing_key=routing_key)
+    uvicorn.run(
+        create_app(service), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse arguments and serve until interrupted."""
-    args = build_parser().parse_args(argv)
-    service = Service(home=args.home, routing_key=args.routing_key)
-    uvicorn.run(
-        create_app(service), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
-    )
+    """Parse arguments and serve until interrupted.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+    """
+    app(args=None if argv is None else list(argv), prog_name="python -m standins.pagerduty")
 
 
 if __name__ == "__main__":

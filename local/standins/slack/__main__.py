@@ -6,38 +6,54 @@ file's ``slack_api_url``), exactly as it reaches ``https://slack.com/api/`` in p
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
+import typer
 import uvicorn
 
 from standins.slack.app import create_app
 from standins.slack.workspace import DEFAULT_CHANNELS, Workspace, parse_channel_names
 
+app = typer.Typer(
+    help=__doc__, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line: one ``serve`` subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m standins.slack", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the Slack Web API on 127.0.0.1")
-    serve.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
-    serve.add_argument("--token", required=True, help="the bot token callers must present")
-    serve.add_argument("--home", type=Path, required=True, help="where messages.jsonl is kept")
-    serve.add_argument(
-        "--channels",
-        default=",".join(DEFAULT_CHANNELS),
-        help="comma-separated public channels the bot is in (default: %(default)s)",
+
+@app.callback()
+def _commands() -> None:
+    """Keep ``serve`` a subcommand even though it is the only one."""
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")],
+    token: Annotated[str, typer.Option(help="the bot token callers must present")],
+    home: Annotated[Path, typer.Option(help="where messages.jsonl is kept")],
+    channels: Annotated[
+        str,
+        typer.Option(help="comma-separated public channels the bot is in", show_default=True),
+    ] = ",".join(DEFAULT_CHANNELS),
+) -> None:
+    """Serve the Slack Web API on 127.0.0.1 until interrupted."""
+    workspace = Workspace(home=home, channel_names=parse_channel_names(channels))
+    uvicorn.run(
+        create_app(token=token, workspace=workspace),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse arguments and serve until interrupted."""
-    args = build_parser().parse_args(argv)
-    workspace = Workspace(home=args.home, channel_names=parse_channel_names(args.channels))
-    app = create_app(token=args.token, workspace=workspace)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    """Parse arguments and serve until interrupted.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+    """
+    app(args=None if argv is None else list(argv), prog_name="python -m standins.slack")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ all sessions, for the life of the process.
 
 from __future__ import annotations
 
-import argparse
 import os
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Serve fakesnow for dbt's snowflake_local target.", add_completion=False)
 
 
 def configure(db_path: str | None) -> None:
@@ -29,21 +33,29 @@ def configure(db_path: str | None) -> None:
         fakesnow.server.shared_fs = FakeSnow(db_path=db_path)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments and serve until interrupted."""
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="FAKESNOW_PORT", help="Port to listen on.")] = 8765,
+    db_path: Annotated[
+        str | None,
+        typer.Option(envvar="FAKESNOW_DB_PATH", help="Folder of the databases (else in memory)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "warning",
+) -> None:
+    """Serve until interrupted."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(description="Serve fakesnow for dbt's snowflake_local target.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("FAKESNOW_PORT", "8765")))
-    parser.add_argument("--db-path", default=os.environ.get("FAKESNOW_DB_PATH"))
-    parser.add_argument("--log-level", default="warning")
-    args = parser.parse_args(argv)
-    configure(args.db_path)
+    configure(db_path)
 
     import fakesnow.server
 
-    uvicorn.run(fakesnow.server.app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(fakesnow.server.app, host=host, port=port, log_level=log_level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (``argv`` for tests; the process's arguments otherwise)."""
+    app(args=argv, prog_name="python -m standins.snowflake.fakesnow_server")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Governed reads of the local warehouse: the door the BI tool and analysts go through.
 
-On Snowflake the rules are the warehouse's own: roles and grants per the SDD's role matrix,
+On Snowflake the rules are the warehouse's own: roles and grants per the design's role matrix,
 masking policies on the email and phone columns, a row access policy keyed on
 ``security.user_region_access`` (``dbt_fieldforce/macros/governance/``). Sigma connects as
 ``SIGMA_BI_ROLE`` and Snowflake enforces them on every query.
@@ -36,7 +36,7 @@ import duckdb
 from analytics_platform.settings import Settings, load_settings
 
 BI_ROLE = "SIGMA_BI_ROLE"
-"""The role Sigma connects with (SDD "Sigma Design")."""
+"""The role Sigma connects with (the design's Sigma connection, docs/ARCHITECTURE.md)."""
 
 USER_VARIABLE = "fieldforce_user"
 ROLE_VARIABLE = "fieldforce_role"
@@ -98,7 +98,7 @@ def readable_relations(
 
     Args:
         conn: A connection with the warehouse attached as ``fieldforce_warehouse``.
-        role: A functional role of the SDD's matrix, e.g. ``SIGMA_BI_ROLE``.
+        role: A functional role of the design's role matrix, e.g. ``SIGMA_BI_ROLE``.
         governed_schema: The governed schema (``governed``; ``<ci schema>_governed`` on ci).
 
     Raises:

@@ -6,51 +6,37 @@ server that another live process started there (``fieldforce up``) is used and l
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from standins.sources.config import DEFAULT_SCALE, DEFAULT_SEED
 from standins.sources.errors import EstateError
 from standins.sources.estate import Estate, default_home
 
+PROG = "python -m standins.sources"
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m standins.sources", description=__doc__)
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="FIELDFORCE_HOME (default: $FIELDFORCE_HOME or .fieldforce)",
-    )
-    parser.add_argument(
-        "--port", type=int, default=None, help="PostgreSQL port (default: reuse or pick a free one)"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="build the initial history (drops existing estate data)")
-    gen.add_argument("--seed", default=None, help=f"generator seed (default {DEFAULT_SEED})")
-    gen.add_argument(
-        "--scale",
-        default=None,
-        help=f"volume factor in (0, 1] (default {DEFAULT_SCALE}; 1 = SDD volumes)",
-    )
-    gen.add_argument("--tenants", type=int, default=None, help="number of tenants, 1-8 (default 2)")
-    adv = sub.add_parser("advance", help="advance the simulated clock and apply the changes")
-    adv.add_argument("minutes", type=float)
-    stream = sub.add_parser("stream", help="advance in real time until interrupted")
-    stream.add_argument(
-        "--speed", type=float, default=60.0, help="simulated seconds per real second"
-    )
-    truth = sub.add_parser(
-        "truth", help="print (or write) the ground truth computed from the sources"
-    )
-    truth.add_argument("--out", type=Path, default=None)
-    sub.add_parser("checksums", help="print per-table checksums")
-    sub.add_parser("info", help="print connection info as JSON")
-    return parser
+app = typer.Typer(
+    help=__doc__,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The options every subcommand shares: where the estate lives and its port."""
+
+    home: Path | None
+    port: int | None
 
 
 def _print(text: str) -> None:
@@ -58,49 +44,133 @@ def _print(text: str) -> None:
     sys.stdout.flush()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; errors print as one line and exit with status 2."""
-    args = _parser().parse_args(argv)
+def _run(
+    ctx: typer.Context,
+    body: Callable[[Estate], None],
+    *,
+    seed: str | None = None,
+    scale: str | None = None,
+    tenants: int | None = None,
+) -> None:
+    """Start the estate, run ``body`` on it and stop it; errors print as one line, status 2."""
+    where: _Where = ctx.obj
     try:
         estate = Estate(
-            args.home or default_home(),
-            seed=getattr(args, "seed", None),
-            scale=getattr(args, "scale", None),
-            tenants=getattr(args, "tenants", None),
-            port=args.port,
+            where.home or default_home(),
+            seed=seed,
+            scale=scale,
+            tenants=tenants,
+            port=where.port,
         )
         estate.start()
         try:
-            return _run(estate, args)
+            body(estate)
         finally:
             estate.stop()
     except EstateError as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return 2
+        raise typer.Exit(2) from None
 
 
-def _run(estate: Estate, args: argparse.Namespace) -> int:
-    if args.command == "generate":
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="FIELDFORCE_HOME (default: $FIELDFORCE_HOME or .fieldforce)"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="PostgreSQL port (default: reuse or pick a free one)")
+    ] = None,
+) -> None:
+    ctx.obj = _Where(home, port)
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    seed: Annotated[
+        str | None, typer.Option(help=f"generator seed (default {DEFAULT_SEED})")
+    ] = None,
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            help=f"volume factor in (0, 1] (default {DEFAULT_SCALE}; 1 = the full-size estate)"
+        ),
+    ] = None,
+    tenants: Annotated[int | None, typer.Option(help="number of tenants, 1-8 (default 2)")] = None,
+) -> None:
+    """Build the initial history (drops existing estate data)."""
+
+    def body(estate: Estate) -> None:
         report = estate.generate(lambda stage, done, total: _print(f"[{done}/{total}] {stage}"))
         _print(json.dumps({"rows": report.rows, "seconds": report.seconds}, indent=1))
-    elif args.command == "advance":
-        _print(estate.advance(args.minutes).isoformat())
-    elif args.command == "stream":
+
+    _run(ctx, body, seed=seed, scale=scale, tenants=tenants)
+
+
+@app.command()
+def advance(ctx: typer.Context, minutes: float) -> None:
+    """Advance the simulated clock and apply the changes."""
+    _run(ctx, lambda estate: _print(estate.advance(minutes).isoformat()))
+
+
+@app.command()
+def stream(
+    ctx: typer.Context,
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
+) -> None:
+    """Advance in real time until interrupted."""
+
+    def body(estate: Estate) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        _print(f"streaming at {args.speed}x from {estate.clock.isoformat()}; Ctrl-C stops")
-        estate.run_change_stream(args.speed, stop)
+        _print(f"streaming at {speed}x from {estate.clock.isoformat()}; Ctrl-C stops")
+        estate.run_change_stream(speed, stop)
         _print(f"stopped at {estate.clock.isoformat()}")
-    elif args.command == "truth":
-        if args.out:
-            _print(str(estate.write_ground_truth(args.out)))
+
+    _run(ctx, body)
+
+
+@app.command()
+def truth(ctx: typer.Context, out: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Print (or write) the ground truth computed from the sources."""
+
+    def body(estate: Estate) -> None:
+        if out:
+            _print(str(estate.write_ground_truth(out)))
         else:
             _print(json.dumps(estate.ground_truth(), indent=1))
-    elif args.command == "checksums":
-        _print(json.dumps(estate.checksums(), indent=1))
-    elif args.command == "info":
-        _print(json.dumps(estate.connection_info(), indent=1))
+
+    _run(ctx, body)
+
+
+@app.command()
+def checksums(ctx: typer.Context) -> None:
+    """Print per-table checksums."""
+    _run(ctx, lambda estate: _print(json.dumps(estate.checksums(), indent=1)))
+
+
+@app.command()
+def info(ctx: typer.Context) -> None:
+    """Print connection info as JSON."""
+    _run(ctx, lambda estate: _print(json.dumps(estate.connection_info(), indent=1)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand and return its exit status.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 2 for an estate error or a usage error.
+    """
+    try:
+        app(args=argv, prog_name=PROG)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return 0
 
 

@@ -1,5 +1,8 @@
 """The FieldForce source estate's catalog: every system, table, column, key and cursor.
 
+One cohesive declaration, kept in one module on purpose: the systems and their tables read
+top to bottom as the contract, with the landing rules that follow from it at the end.
+
 This is the one contract shared by the generator (which writes these tables), the local
 Fivetran service (which reads them incrementally and lands them) and, through the landing
 rules at the bottom, the dbt sources. Change a table here and all three follow.
@@ -112,7 +115,7 @@ class Table:
 
 @dataclass(frozen=True)
 class System:
-    """A source system of the SDD and where its tables live."""
+    """A source system of the estate and where its tables live."""
 
     name: str
     storage: Storage

@@ -37,17 +37,17 @@ GPS_BATCH_MINUTES = 60
 LATE_MAX_HOURS = 72
 """Late rows (GPS events, Jobs DB rows) carry event times up to three days old."""
 
-# SDD volumes at scale 1.0.
-SDD_JOBS = 10_000_000
-SDD_SERVICETITAN_RECORDS = 2_000_000
-SDD_GPS_EVENTS_PER_DAY = 50_000_000
+# The design's volumes: what the estate holds at scale 1.0.
+FULL_SCALE_JOBS = 10_000_000
+FULL_SCALE_SERVICETITAN_RECORDS = 2_000_000
+FULL_SCALE_GPS_EVENTS_PER_DAY = 50_000_000
 
 JOBS_PER_TECH_DAY = 3.2
 WORKDAYS_PER_WEEK = 5
 CUSTOMERS_PER_JOB = 1 / 6
 SERVICETITAN_SHARE = 0.05
 """Share of jobs mirrored in ServiceTitan: with one appointment and ~1.9 timesheets each, 5 %
-of 10 M jobs gives the SDD's 2 M ServiceTitan records."""
+of the full-scale jobs gives the design's ServiceTitan record count."""
 
 ALL_TENANTS: tuple[str, ...] = catalog.DEFAULT_TENANTS + catalog.EXTRA_TENANT_NAMES
 
@@ -72,7 +72,7 @@ EPOCH_US = to_us(EPOCH)
 
 
 def validate_scale(scale: object) -> float:
-    """Check a scale factor: a number in (0, 1]; 1.0 means the SDD volumes.
+    """Check a scale factor: a number in (0, 1]; 1.0 means the design's full volumes.
 
     Raises:
         EstateError: not a number, or out of range.
@@ -157,7 +157,7 @@ REGION_WEIGHTS = {1: 1.4, 2: 1.3, 3: 1.1, 4: 1.2, 5: 0.7, 6: 0.8, 7: 0.7, 8: 1.5
 
 @dataclass(frozen=True)
 class Volumes:
-    """Row-count targets for one tenant at a given scale (the SDD's volumes times scale)."""
+    """Row-count targets for one tenant at a given scale (the design's full volumes times scale)."""
 
     jobs: int
     technicians: int
@@ -172,9 +172,9 @@ class Volumes:
 
 def volumes(scale: float, n_tenants: int) -> Volumes:
     """Per-tenant targets; technicians follow from jobs per working day, customers from jobs."""
-    jobs = max(200, round(SDD_JOBS * scale / n_tenants))
+    jobs = max(200, round(FULL_SCALE_JOBS * scale / n_tenants))
     jobs_per_day = jobs / DEFAULT_HISTORY_DAYS
     technicians = max(8, round(jobs_per_day / (JOBS_PER_TECH_DAY * 0.93 * WORKDAYS_PER_WEEK / 7)))
     customers = max(50, round(jobs * CUSTOMERS_PER_JOB))
-    gps = max(1000, round(SDD_GPS_EVENTS_PER_DAY * scale / n_tenants))
+    gps = max(1000, round(FULL_SCALE_GPS_EVENTS_PER_DAY * scale / n_tenants))
     return Volumes(jobs=jobs, technicians=technicians, customers=customers, gps_events_per_day=gps)

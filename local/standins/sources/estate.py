@@ -57,7 +57,7 @@ class Estate:
             ``home/sources``.
         seed: Seed of the generator. ``None``: the seed in ``estate.json`` if the home holds an
             estate, else 42.
-        scale: Volume factor in (0, 1]; 1.0 = the SDD volumes. ``None``: as stored, else 0.001.
+        scale: Volume factor in (0, 1]; 1.0 = the design's full volumes. ``None``: as stored, else 0.001.
         tenants: Tenant names or a count (1-8). ``None``: as stored, else the two defaults.
         history_days: Days of history before the simulated now.
         port: PostgreSQL port; ``None`` reuses the last port when free, else picks a free one.

@@ -11,27 +11,33 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import os
 import pwd
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
 import psycopg
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from standins.net import HOST, free_port, port_in_use
 from standins.sources.errors import EstateError
+from standins.sources.pgsystem import cmdline, find_binary, pid_alive, postgres_processes
+
+__all__ = [
+    "HOST",
+    "SUPERUSER",
+    "PostgresCluster",
+    "find_binary",
+    "free_port",
+    "port_in_use",
+    "postgres_processes",
+]
 
 SUPERUSER = "fieldforce"
-HOST = "127.0.0.1"
 _BINARIES = ("initdb", "pg_ctl", "postgres")
-_INSTALL_HINT = (
-    "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql-15) or put its bin/ on PATH"
-)
 _START_TIMEOUT_S = 60
 # Unix sockets have a 108-byte path limit (sun_path); longer socket dirs are disabled.
 _MAX_SOCKET_PATH = 100
@@ -57,85 +63,6 @@ _SERVER_SETTINGS = {
     "datestyle": "'iso, ymd'",
     "logging_collector": "off",
 }
-
-
-def find_binary(name: str) -> Path:
-    """Locate a PostgreSQL server binary on PATH or in ``/usr/lib/postgresql/*/bin``.
-
-    Debian installs the server binaries outside PATH, so the versioned directories are
-    searched too (newest first).
-
-    Raises:
-        EstateError: the binary is nowhere to be found.
-    """
-    on_path = shutil.which(name)
-    if on_path:
-        return Path(on_path)
-    candidates = sorted(
-        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-        key=lambda p: (
-            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
-        ),
-        reverse=True,
-    )
-    if candidates:
-        return Path(candidates[0])
-    raise EstateError(
-        f"PostgreSQL binary '{name}' not found on PATH or in /usr/lib/postgresql/*/bin: {_INSTALL_HINT}"
-    )
-
-
-def port_in_use(port: int) -> bool:
-    """Whether something already listens on (or holds) ``127.0.0.1:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return True
-    return False
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return (
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        )
-    except OSError:
-        return ""
-
-
-def postgres_processes(data_dir: Path) -> list[int]:
-    """Pids of live ``postgres`` processes started on ``data_dir`` (read from /proc).
-
-    Used to prove that no server outlives :meth:`PostgresCluster.stop`; the postmaster is the
-    process whose command line names the data directory.
-    """
-    needle = str(data_dir)
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        cmd = _cmdline(int(entry.name))
-        if needle in cmd and Path(cmd.split(" ", 1)[0]).name in ("postgres", "postmaster"):
-            pids.append(int(entry.name))
-    return pids
 
 
 class PostgresCluster:
@@ -375,7 +302,7 @@ class PostgresCluster:
             pid = int(self._pidfile().read_text().splitlines()[0])
         except (OSError, ValueError, IndexError):
             return None
-        if _pid_alive(pid) and "postgres" in _cmdline(pid):
+        if pid_alive(pid) and "postgres" in cmdline(pid):
             return pid
         return None
 
@@ -418,25 +345,28 @@ class PostgresCluster:
         return (interesting or lines or ["empty log"])[-1].strip()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                with psycopg.connect(self.dsn("postgres"), connect_timeout=5) as conn:
-                    conn.execute("select 1")
-                return
-            except psycopg.OperationalError as exc:
-                last = exc
-                time.sleep(0.1)
-        raise EstateError(
-            f"PostgreSQL in {self.data_dir} on port {self.port} never accepted connections: {last}"
+        def probe() -> None:
+            with psycopg.connect(self.dsn("postgres"), connect_timeout=5) as conn:
+                conn.execute("select 1")
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            stop=stop_after_delay(_START_TIMEOUT_S),
+            wait=wait_fixed(0.1),
         )
+        try:
+            retrying(probe)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise EstateError(
+                f"PostgreSQL in {self.data_dir} on port {self.port} never accepted connections: {last}"
+            ) from None
 
     @staticmethod
     def _wait_gone(pid: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if not _pid_alive(pid) or "postgres" not in _cmdline(pid):
+            if not pid_alive(pid) or "postgres" not in cmdline(pid):
                 return True
             time.sleep(0.05)
         return False

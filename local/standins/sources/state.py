@@ -22,7 +22,7 @@ class EstateState:
 
     Attributes:
         seed: The seed everything derives from.
-        scale: Volume factor (1.0 = SDD volumes).
+        scale: Volume factor (1.0 = the design's full volumes).
         tenants: Tenant names, in id-range order.
         history_days: Days of history before the simulated start.
         clock_us: The simulated now (microseconds since 1970, UTC).

@@ -58,7 +58,7 @@ _CENTERS = {r.region_id: (r.center_lat, r.center_lon) for r in catalog.REGIONS}
 
 @dataclass(frozen=True)
 class Fleet:
-    """All technicians of the estate (every tenant), and the fix interval that yields the SDD volume."""
+    """All technicians of the estate (every tenant), and the fix interval that yields the design's volume."""
 
     techs: Technicians
     interval_s: int

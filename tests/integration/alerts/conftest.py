@@ -1,7 +1,8 @@
 """The Slack and PagerDuty stand-ins, started once per session as real processes.
 
 They run through their command lines (``python -m standins.slack serve …``), as ``fieldforce up``
-runs them, on free loopback ports; each test starts from an empty recording.
+runs them, on free loopback ports; each test starts from an empty recording. The alert policy,
+a fresh instance and the notifier resources pointed at the stand-ins are fixtures here too.
 """
 
 from __future__ import annotations
@@ -13,11 +14,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
 import httpx
 import pytest
 from devstack.ports import free_port, wait_for_port
 from devstack.stack import REPO_ROOT
+
+from analytics_platform.notify import (
+    AlertingConfig,
+    PagerDutyNotifier,
+    SlackNotifier,
+    load_alerting_config,
+)
+
+SENSOR_TESTS_UI = "http://dagster.test:3000"
+"""The Dagster UI the sensor tests' alerts link to."""
 
 
 @dataclass(frozen=True)
@@ -86,3 +99,29 @@ def slack_standin(slack_server: StandIn) -> StandIn:
 def pagerduty_standin(pagerduty_server: StandIn) -> StandIn:
     httpx.post(f"{pagerduty_server.root}/_reset", timeout=5).raise_for_status()
     return pagerduty_server
+
+
+@pytest.fixture
+def config() -> AlertingConfig:
+    """The repository's alerting policy, linking to the sensor tests' Dagster UI."""
+    return load_alerting_config(dagster_ui_url=SENSOR_TESTS_UI)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A fresh Dagster instance."""
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def notifiers(slack_standin: StandIn, pagerduty_standin: StandIn) -> dict[str, Any]:
+    """The ``slack`` and ``pagerduty`` resources, pointed at the stand-ins."""
+    return {
+        "slack": SlackNotifier(token=slack_standin.secret, base_url=f"{slack_standin.root}/api/"),
+        "pagerduty": PagerDutyNotifier(
+            routing_key=pagerduty_standin.secret,
+            events_url=f"{pagerduty_standin.root}/v2/enqueue",
+            backoff_seconds=0.01,
+        ),
+    }

@@ -22,8 +22,6 @@ from analytics_platform.notify import (
 )
 from tests.integration.alerts.conftest import StandIn
 
-pytestmark = pytest.mark.integration
-
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 

@@ -9,8 +9,6 @@ from devstack.ports import free_port
 from analytics_platform.notify import PagerDutyError, PagerDutyNotifier
 from tests.integration.alerts.conftest import StandIn
 
-pytestmark = pytest.mark.integration
-
 
 def notifier(standin: StandIn, **overrides: object) -> PagerDutyNotifier:
     return PagerDutyNotifier(

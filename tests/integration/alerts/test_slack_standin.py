@@ -12,8 +12,6 @@ from slack_sdk.errors import SlackApiError
 from analytics_platform.notify import SlackNotifier
 from tests.integration.alerts.conftest import StandIn
 
-pytestmark = pytest.mark.integration
-
 
 def client(standin: StandIn, token: str | None = None) -> WebClient:
     return WebClient(token=token or standin.secret, base_url=f"{standin.root}/api/")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +12,12 @@ from typing import Any
 import duckdb
 import pytest
 
+from analytics_platform.transform.invocation import run_dbt
+
 from . import raw_fixture
 
 REPO = Path(__file__).resolve().parents[3]
 PROJECT_DIR = REPO / "dbt_fieldforce"
-DBT = str(Path(sys.executable).parent / "dbt")
 FACT_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
 FACT_RELATIONS = (
     "core.fct_jobs",
@@ -36,27 +35,24 @@ class DbtProject:
     runs: list[list[str]] = field(default_factory=list)
 
     def run(
-        self, *args: str, vars: dict[str, Any] | None = None, check: bool = True
+        self, command: str, *extra: str, check: bool = True, **options: Any
     ) -> subprocess.CompletedProcess[str]:
-        command = [
-            DBT,
-            *args,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(self.workdir / "target"),
-            "--log-path",
-            str(self.workdir / "logs"),
-        ]
-        if vars:
-            command += ["--vars", json.dumps(vars)]
-        self.runs.append(command)
-        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=600)
+        """``dbt <command> <extra>`` on this checkout's target/ and logs/ (``dbt_args`` options)."""
+        result = run_dbt(
+            command,
+            project_dir=PROJECT_DIR,
+            target_path=self.workdir / "target",
+            log_path=self.workdir / "logs",
+            extra=extra,
+            env=self.env,
+            timeout=600,
+            check=False,
+            **options,
+        )
+        self.runs.append(list(result.args))
         if check and result.returncode != 0:
             raise AssertionError(
-                f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+                f"dbt {command} {' '.join(extra)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
             )
         return result
 

@@ -8,12 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from . import raw_fixture
 from .conftest import query
-
-pytestmark = pytest.mark.integration
 
 
 def test_initial_build_matches_ground_truth(initial_build: dict[str, Any]) -> None:

@@ -8,17 +8,14 @@ full refresh and a window-by-window rebuild give the incremental history's exact
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from standins.fivetran.config import SourceSettings
-from standins.fivetran.service import FivetranService, SyncRequest
 from standins.sources.estate import Estate
+from testkit.builder import Stack, synced_estate
 
 from .conftest import (
     FACT_MODELS,
@@ -30,12 +27,9 @@ from .conftest import (
     query,
 )
 
-pytestmark = pytest.mark.integration
 
-
-def sync_all(service: FivetranService) -> None:
-    for connector_id in service.account.connectors:
-        entry = service.run_sync(SyncRequest(connector_id, reason="test"))
+def sync_all(stack: Stack) -> None:
+    for entry in stack.sync():
         assert entry["status"] == "SUCCESSFUL", entry
 
 
@@ -60,41 +54,27 @@ def truth_as_marts(truth: dict[str, list[dict[str, Any]]]) -> dict[str, dict[tup
 
 
 @pytest.fixture(scope="module")
-def generated() -> Iterator[tuple[Estate, FivetranService, DbtProject, Path]]:
-    root = Path(tempfile.mkdtemp(prefix="dbt-generated-"))
-    root.chmod(0o711)  # PostgreSQL's server account must reach its data dir
-    estate = Estate(root / "home", scale=0.0002)
-    estate.start()
-    service = None
-    try:
-        estate.generate()
-        info = estate.connection_info()
-        sources = SourceSettings.from_mapping(info)
-        warehouse = root / "warehouse.duckdb"
-        service = FivetranService(root / "fivetran", sources, warehouse, autostart=False)
-        sync_all(service)
+def generated() -> Iterator[tuple[Estate, Stack, DbtProject, Path]]:
+    with synced_estate("dbt-generated-") as stack:
+        assert stack.root is not None
         project = DbtProject(
-            root / "dbt", dbt_env(FIELDFORCE_WAREHOUSE_PATH=str(warehouse), DBT_TARGET="local")
+            stack.root / "dbt",
+            dbt_env(FIELDFORCE_WAREHOUSE_PATH=str(stack.warehouse), DBT_TARGET="local"),
         )
-        yield estate, service, project, warehouse
-    finally:
-        if service is not None:
-            service.stop()
-        estate.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        yield stack.estate, stack, project, stack.warehouse
 
 
 def test_generated_marts_match_ground_truth_through_changes_and_rebuilds(
-    generated: tuple[Estate, FivetranService, DbtProject, Path],
+    generated: tuple[Estate, Stack, DbtProject, Path],
 ) -> None:
-    estate, service, project, warehouse = generated
+    estate, stack, project, warehouse = generated
 
     project.run("build")
     assert mart_results(warehouse) == truth_as_marts(estate.ground_truth())
 
     # a change set: the estate's change stream over three simulated hours, then a sync
     estate.advance(180)
-    sync_all(service)
+    sync_all(stack)
     project.run("build")
     # the change set held what the incremental path must handle
     assert query(warehouse, "select count(*) from stg_jobs.stg_jobs__job_deletions")[0][0] > 0
@@ -109,7 +89,7 @@ def test_generated_marts_match_ground_truth_through_changes_and_rebuilds(
     assert mart_results(warehouse) == truth_as_marts(estate.ground_truth())
     incremental = fact_checksums(warehouse)
 
-    project.run("run", "--select", *FACT_MODELS, "--full-refresh")
+    project.run("run", select=FACT_MODELS, full_refresh=True)
     assert fact_checksums(warehouse) == incremental
 
     (first, last) = query(
@@ -125,11 +105,7 @@ def test_generated_marts_match_ground_truth_through_changes_and_rebuilds(
     with duckdb.connect(str(warehouse)) as conn:
         for relation in FACT_RELATIONS:
             conn.execute(f"drop table {relation}")
-    project.run(
-        "run", "--select", *FACT_MODELS, vars={"min_date": str(first), "max_date": str(middle)}
-    )
+    project.run("run", select=FACT_MODELS, vars={"min_date": str(first), "max_date": str(middle)})
     assert fact_checksums(warehouse) != incremental
-    project.run(
-        "run", "--select", *FACT_MODELS, vars={"min_date": str(middle), "max_date": str(last)}
-    )
+    project.run("run", select=FACT_MODELS, vars={"min_date": str(middle), "max_date": str(last)})
     assert fact_checksums(warehouse) == incremental

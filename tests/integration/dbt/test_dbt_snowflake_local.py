@@ -12,19 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from standins.net import free_port
 
 from . import raw_fixture
 from .conftest import DbtProject, dbt_env
 
-pytestmark = pytest.mark.integration
-
 DATABASE = "ANALYTICS_MARTS"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +119,6 @@ def test_snowflake_local_build_matches_ground_truth(
     merged = raw_fixture.merge(initial, raw_fixture.changes())
     load(fakesnow_port, merged)
     # (data tests ran on the first build; this one proves the incremental SQL paths)
-    second = project.run("build", "--exclude", "resource_type:test")
+    second = project.run("build", exclude=["resource_type:test"])
     assert "ERROR=0" in second.stdout and "SKIP=0" in second.stdout
     assert marts(fakesnow_port) == raw_fixture.ground_truth(merged)

@@ -9,11 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .conftest import PROJECT_DIR, DbtProject, query
-
-pytestmark = pytest.mark.integration
 
 
 def test_slim_ci_builds_only_the_modified_model_and_children(

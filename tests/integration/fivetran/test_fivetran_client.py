@@ -14,8 +14,6 @@ from testkit.stack import API_KEY, API_SECRET, Stack, assert_all_landed
 
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 
-pytestmark = pytest.mark.integration
-
 NORTH = catalog.ID_OFFSET
 SOUTH = 2 * catalog.ID_OFFSET
 JOBS_NORTH = "postgres_jobs_bu_north"

@@ -1,4 +1,4 @@
-"""Schema drift per the SDD table, schedules on the service clock, and a crash mid-sync."""
+"""Schema drift per the design's table, schedules on the service clock, and a crash mid-sync."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from standins.fivetran import minisource
 from standins.fivetran.service import CRASH_EXIT_CODE
 from standins.sources import catalog
 from testkit.stack import Stack, StackFactory, assert_all_landed
-
-pytestmark = pytest.mark.integration
 
 NORTH = catalog.ID_OFFSET
 SOUTH = 2 * catalog.ID_OFFSET

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from standins.sources.estate import Estate
-from standins.sources.postgres import free_port
+from testkit.builder import EstateSources, build_stack, private_root
 from testkit.stack import (
     Stack,
     assert_all_landed,
@@ -19,36 +16,11 @@ from testkit.stack import (
     warehouse_strings,
 )
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def estate_stack() -> Iterator[tuple[Estate, Stack]]:
-    root = Path(tempfile.mkdtemp(prefix="fivetran-estate-"))
-    root.chmod(0o711)  # PostgreSQL's server account must reach its data dir
-    estate = Estate(root / "home", scale=0.0002)
-    estate.start()
-    stack = None
-    try:
-        estate.generate()
-        info = estate.connection_info()
-        stack = Stack(
-            home=root / "fivetran",
-            port=free_port(),
-            warehouse=root / "warehouse.duckdb",
-            jobs_dsns=info["jobs_db_dsns"],
-            saas_dsn=info["saas_dsn"],
-            telematics_dir=Path(info["telematics_dir"]),
-            sheets_dir=Path(info["sheets_dir"]),
-        )
-        stack.start()
-        stack.wait_idle()
-        yield estate, stack
-    finally:
-        if stack is not None:
-            stack.stop()
-        estate.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with private_root("fivetran-estate-") as root, build_stack(root, EstateSources()) as stack:
+        yield stack.estate, stack
 
 
 def assert_files_landed(stack: Stack) -> None:

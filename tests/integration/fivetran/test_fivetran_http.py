@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from testkit.stack import API_KEY, Stack
-
-pytestmark = pytest.mark.integration
 
 
 def test_auth_is_required(shared_stack: Stack) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from standins.fivetran import minisource
 from standins.sources import catalog
 from testkit.stack import (
@@ -13,8 +12,6 @@ from testkit.stack import (
     clear_pii_values,
     warehouse_strings,
 )
-
-pytestmark = pytest.mark.integration
 
 NORTH = catalog.ID_OFFSET  # tenant 1 ids start at ID_OFFSET + 1
 

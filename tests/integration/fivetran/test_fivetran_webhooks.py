@@ -15,8 +15,6 @@ import pytest
 from standins.sources.postgres import free_port
 from testkit.stack import Stack
 
-pytestmark = pytest.mark.integration
-
 SECRET = "whsec-local"
 
 

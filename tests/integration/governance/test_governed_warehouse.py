@@ -3,7 +3,7 @@
 
 * a BI user mapped to regions sees exactly those regions' rows, an unmapped user none;
 * masked columns show masked values to the BI role, clear (hashed-at-sync) values to the
-  roles the SDD exempts (email: ADMIN_ROLE, ANALYST_ROLE; phone: ADMIN_ROLE);
+  roles the design exempts (docs/ARCHITECTURE.md) (email: ADMIN_ROLE, ANALYST_ROLE; phone: ADMIN_ROLE);
 * the BI role reads every mart and nothing else: raw, staging, intermediate and the
   security mapping do not exist for it, no file can be attached, nothing escalates;
 * PII hashed at sync stays hashed end to end: marts hold the sync's SHA-256 of the source
@@ -27,8 +27,6 @@ from testkit.stack import hashed
 from tests.integration.dbt.conftest import query
 
 from .conftest import GovernedWarehouse, user_regions
-
-pytestmark = pytest.mark.integration
 
 MART_SCHEMAS = ("core", "finance", "operations", "executive", "ops")
 # the token governance_config() (dbt_fieldforce/macros/governance/config.sql) masks with
@@ -277,7 +275,7 @@ def test_a_partial_run_refreshes_the_whole_governed_layer(
     assert {("core.fct_jobs",), ("core.dim_customers",)} <= before
     with duckdb.connect(str(warehouse)) as conn:
         conn.execute("create view governed.core__retired_mart as select 1 as region_id")
-    governed_warehouse.project.run("run", "--select", "dim_services")
+    governed_warehouse.project.run("run", select=["dim_services"])
     assert set(query(warehouse, listed)) == before
     views = {
         name

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from standins.net import free_port
 
 from tests.integration.dbt.conftest import DbtProject, dbt_env
-
-pytestmark = pytest.mark.integration
 
 GOLDEN = Path(__file__).with_name("snowflake_governance.sql")
 DATABASE = "ANALYTICS_MARTS"
@@ -38,7 +36,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
     project = DbtProject(
         workdir, dbt_env(SNOWFLAKE_ACCOUNT="fieldforce-test", SNOWFLAKE_USER="DBT_PROD_USER")
     )
-    result = project.run("--quiet", "run-operation", "governance_script", "--target", "snowflake")
+    result = project.run("run-operation governance_script", quiet=True, target="snowflake")
     manifest = json.loads((workdir / "target" / "manifest.json").read_text())
     yield result.stdout, manifest
 
@@ -160,7 +158,7 @@ def test_mart_policies_are_attached_before_the_mart_is_readable(
     # `force`: a rebuilt incremental keeps its columns' policies; re-setting must not fail
     assert all(s.endswith(" force") for s in ddl if " set masking policy " in s)
 
-    # the policies exist before any model runs, and say what the SDD says
+    # the policies exist before any model runs, and say what the design says
     def body(prefix: str) -> str:
         return next(s for s in ddl if s.startswith(prefix))
 
@@ -176,14 +174,8 @@ def test_mart_policies_are_attached_before_the_mart_is_readable(
     assert ddl.index(email) < first_model_statement and ddl.index(rows) < first_model_statement
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_snowflake_local_runs_no_governance_ddl(tmp_path: Path) -> None:
     # nothing listens on the port: any statement sent would fail the command
-    project = DbtProject(tmp_path, dbt_env(FAKESNOW_PORT=str(closed_port())))
-    result = project.run("run-operation", "governance_setup", "--target", "snowflake_local")
+    project = DbtProject(tmp_path, dbt_env(FAKESNOW_PORT=str(free_port())))
+    result = project.run("run-operation governance_setup", target="snowflake_local")
     assert "governance_setup: skipped, target snowflake_local" in result.stdout

@@ -19,8 +19,6 @@ from analytics_platform.ingest.trigger import (
     connector_sync_assets,
 )
 
-pytestmark = pytest.mark.integration
-
 CONNECTOR = "postgres_jobs_bu_north"
 SCHEMA = "fivetran_postgres_bu_north"
 

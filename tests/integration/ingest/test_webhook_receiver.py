@@ -19,8 +19,6 @@ from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 from analytics_platform.ingest.observe import fetch_tables_by_connector
 from analytics_platform.ingest.webhook import SIGNATURE_HEADER, SyncObserver, create_app
 
-pytestmark = pytest.mark.integration
-
 SECRET = "whsec-test-secret"
 NORTH = catalog.ID_OFFSET
 

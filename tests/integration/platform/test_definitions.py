@@ -8,8 +8,6 @@ import dagster as dg
 import pytest
 from testkit.stack import API_KEY, API_SECRET, Stack
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def defs(shared_stack: Stack) -> Iterator[dg.Definitions]:

@@ -14,8 +14,6 @@ from dagster_postgres import PostgresRunStorage
 from devstack.stack import REPO_ROOT
 from standins.sources.postgres import PostgresCluster
 
-pytestmark = pytest.mark.integration
-
 LOCAL = REPO_ROOT / "dagster.yaml"
 PROD = REPO_ROOT / "deploy" / "dagster.prod.yaml"
 

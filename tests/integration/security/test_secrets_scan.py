@@ -31,8 +31,8 @@ import duckdb
 import httpx
 import pytest
 from dagster_snowflake import SnowflakeResource
-from standins.fivetran.service import start_service
 from starlette.testclient import TestClient
+from testkit.landing import FivetranOptions
 from testkit.stack import Stack, StackFactory, pg_cluster
 
 from analytics_platform import resources as resources_module
@@ -48,8 +48,6 @@ from tests.integration.alerts.conftest import (
     slack_server,
     slack_standin,
 )
-
-pytestmark = pytest.mark.integration
 
 __all__ = ["pagerduty_server", "pagerduty_standin", "pg_cluster", "slack_server", "slack_standin"]
 
@@ -67,9 +65,8 @@ def planted_fivetran(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) 
     factory = StackFactory(pg_cluster, tmp_path_factory.mktemp("secrets"))
     stack = factory(rows=20, start=False)
     key, secret = f"ftkey{secrets.token_hex(10)}", f"ftsecret{secrets.token_hex(16)}"
-    stack.proc = start_service(
-        stack.home, stack.port, key, secret, stack.sources(), stack.warehouse, speed=1.0
-    )
+    stack.options = FivetranOptions(api_key=key, api_secret=secret)
+    stack.start()
     stack.extra = {"FIVETRAN_API_KEY": key, "FIVETRAN_API_SECRET": secret}
     admin(stack, "post", "/admin/wait-idle", json={"timeout": 120})
     try:

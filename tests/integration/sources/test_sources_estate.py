@@ -17,8 +17,6 @@ from standins.sources.estate import Estate
 
 from tests.integration.sources.conftest import ADVANCE_MINUTES, SCALE, Generated
 
-pytestmark = pytest.mark.integration
-
 
 def rows(dsn: str, sql: str, *params: object) -> list[tuple]:
     with connect(dsn) as conn:

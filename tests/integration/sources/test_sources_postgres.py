@@ -10,8 +10,6 @@ import pytest
 from standins.sources.errors import EstateError
 from standins.sources.postgres import PostgresCluster, postgres_processes
 
-pytestmark = pytest.mark.integration
-
 
 def pgrep(data_dir: Path) -> str:
     return subprocess.run(

@@ -1,4 +1,4 @@
-"""Every row of the SDD alert matrix, as alerting.yaml encodes it: severity, then destinations."""
+"""Each row of the design's alert matrix as alerting.yaml encodes it: severity, then destinations."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from analytics_platform.notify import (
     parse_alerting_config,
     route,
 )
-
-pytestmark = pytest.mark.unit
 
 SINCE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

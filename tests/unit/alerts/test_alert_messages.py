@@ -21,8 +21,6 @@ from analytics_platform.notify import (
     redact,
 )
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 

@@ -21,8 +21,6 @@ from analytics_platform.ingest.checks import (
 )
 from analytics_platform.notify import AlertingConfig, load_alerting_config
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 

@@ -8,8 +8,6 @@ import pytest
 
 from analytics_platform.notify import AlertingConfigError, load_alerting_config
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("yaml_text", "problem"),

@@ -24,8 +24,6 @@ from analytics_platform.notify import (
     load_alerting_config,
 )
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WHERE = "fivetran/fivetran_postgres_bu_north"
 

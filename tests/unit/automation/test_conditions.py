@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 from analytics_platform.automation import (
     AssetState,
@@ -12,8 +11,6 @@ from analytics_platform.automation import (
     table_condition,
     view_condition,
 )
-
-pytestmark = pytest.mark.unit
 
 SOURCE = dg.AssetKey(["fivetran", "fivetran_jobs", "jobs"])
 OTHER_SOURCE = dg.AssetKey(["fivetran", "fivetran_crm", "account"])

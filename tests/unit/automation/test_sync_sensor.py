@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 
 import dagster as dg
-import pytest
 
 from analytics_platform.automation import (
     ON_CODE,
@@ -24,8 +23,6 @@ from analytics_platform.automation import (
     sync_batch_due,
     sync_rebuilds,
 )
-
-pytestmark = pytest.mark.unit
 
 JOBS = dg.AssetKey(["fivetran", "fivetran_jobs", "jobs"])
 CRM = dg.AssetKey(["fivetran", "fivetran_crm", "account"])

@@ -7,8 +7,6 @@ from dagster_graphql.schema import create_schema
 from graphql import parse, validate
 from testkit import backfills
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize("name", ["ASSET_NODES", "LAUNCH", "STATUS"])
 def test_document_is_valid_for_this_dagster(name: str) -> None:

@@ -15,8 +15,6 @@ from testkit.warehouse_checksums import (
     window_predicate,
 )
 
-pytestmark = pytest.mark.unit
-
 ROWS = [
     (1, date(2026, 2, 1), 100, "2026-11-23 10:00:00"),
     (2, date(2026, 2, 5), None, "2026-11-23 10:00:00"),

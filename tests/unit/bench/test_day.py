@@ -1,4 +1,4 @@
-"""The day-in-the-life benchmark's accounting and strategy selection (benchmarks/day.py)."""
+"""The day-in-the-life benchmark's accounting and strategy selection (``benchmarks.day``)."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -34,9 +34,7 @@ from benchmarks.day import (
     summarize,
 )
 
-pytestmark = pytest.mark.unit
-
-SDD_CADENCES = {
+DESIGN_CADENCES = {
     "postgres_jobs_bu_north": 15,
     "postgres_jobs_bu_south": 15,
     "salesforce_crm": 60,
@@ -54,15 +52,18 @@ def test_percentile_interpolates_and_is_none_without_values() -> None:
     assert percentile([], 0.5) is None
 
 
-def test_a_day_of_sdd_cadences_is_293_syncs() -> None:
-    assert due_connectors(SDD_CADENCES, 15) == ["postgres_jobs_bu_north", "postgres_jobs_bu_south"]
-    assert due_connectors(SDD_CADENCES, 30) == [
+def test_a_day_of_the_designs_cadences_is_293_syncs() -> None:
+    assert due_connectors(DESIGN_CADENCES, 15) == [
+        "postgres_jobs_bu_north",
+        "postgres_jobs_bu_south",
+    ]
+    assert due_connectors(DESIGN_CADENCES, 30) == [
         "postgres_jobs_bu_north",
         "postgres_jobs_bu_south",
         "servicetitan_ops",
     ]
-    assert set(due_connectors(SDD_CADENCES, 1440)) == set(SDD_CADENCES)
-    day = [cid for tick in range(1, 97) for cid in due_connectors(SDD_CADENCES, tick * 15)]
+    assert set(due_connectors(DESIGN_CADENCES, 1440)) == set(DESIGN_CADENCES)
+    day = [cid for tick in range(1, 97) for cid in due_connectors(DESIGN_CADENCES, tick * 15)]
     assert len(day) == 96 * 2 + 48 + 24 * 2 + 4 + 1
     assert day.count("quickbooks_finance") == 4
     assert day.count("sheets_targets") == 1

@@ -3,11 +3,7 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from benchmarks.report import build, headline, machine_text
-
-pytestmark = pytest.mark.unit
 
 MACHINE = {"cores": 2, "memory_gb": 23.5}
 DAY = {

@@ -17,8 +17,6 @@ from standins.sources import catalog
 
 from tests.integration.dbt import raw_fixture
 
-pytestmark = pytest.mark.unit
-
 PROJECT = Path(__file__).resolve().parents[3] / "dbt_fieldforce"
 
 
@@ -99,7 +97,7 @@ def test_freshness_follows_the_sdd() -> None:
         30,
         60,
     )
-    # everyone else: warn at 2x, error at 4x the connector's cadence (SDD "Data Sources")
+    # everyone else: warn at 2x, error at 4x the connector's cadence (the design's data sources)
     cadence = {
         "fivetran_salesforce": 60,
         "fivetran_quickbooks": 360,

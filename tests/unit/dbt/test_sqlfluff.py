@@ -6,10 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
 from sqlfluff.core import FluffConfig, Linter
-
-pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[3]
 

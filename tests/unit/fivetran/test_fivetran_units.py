@@ -18,8 +18,6 @@ from analytics_platform.ingest.fivetran import (
     ConfigurableFivetranWorkspace,
 )
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("source", "dest"),

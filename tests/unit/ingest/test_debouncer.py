@@ -1,11 +1,8 @@
 """The webhook receiver's debouncer: one burst per group of close syncs, nothing ever lost."""
 
 import dagster as dg
-import pytest
 
 from analytics_platform.ingest.webhook import Debouncer
-
-pytestmark = pytest.mark.unit
 
 
 class Clock:

@@ -2,8 +2,6 @@ import pytest
 from standins.sources import config
 from standins.sources.errors import EstateError
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize("bad", [0, -0.1, 1.5, "abc", None, float("nan"), True])
 def test_bad_scale_is_a_one_line_error_naming_the_value(bad: object) -> None:
@@ -41,10 +39,10 @@ def test_regions_are_partitioned_over_tenants(n: int) -> None:
     assert sorted(served) == list(range(1, 9))
 
 
-def test_scale_one_means_sdd_volumes() -> None:
+def test_scale_one_means_full_volumes() -> None:
     vol = config.volumes(1.0, 2)
-    assert vol.jobs * 2 == config.SDD_JOBS
-    assert vol.gps_events_per_day * 2 == config.SDD_GPS_EVENTS_PER_DAY
+    assert vol.jobs * 2 == config.FULL_SCALE_JOBS
+    assert vol.gps_events_per_day * 2 == config.FULL_SCALE_GPS_EVENTS_PER_DAY
 
 
 def test_microsecond_round_trip() -> None:

@@ -5,11 +5,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pytest
-from standins.sources import arrowcols, config, jobsdb, postgres, sheets, telematics, timeline
+from standins.sources import (
+    arrowcols,
+    config,
+    jobsdb,
+    pgsystem,
+    postgres,
+    sheets,
+    telematics,
+    timeline,
+)
 from standins.sources.errors import EstateError
 from standins.sources.generator import build_tenant, history_now_us
-
-pytestmark = pytest.mark.unit
 
 NOW = history_now_us(90)
 TENANTS = ("bu_north", "bu_south")
@@ -105,7 +112,7 @@ def test_missing_binary_error_names_it_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pgsystem.glob, "glob", lambda pattern: [])
     with pytest.raises(EstateError) as err:
         postgres.PostgresCluster(tmp_path / "pg").start()
     assert "'initdb'" in str(err.value) and "apt-get install postgresql-15" in str(err.value)

@@ -1,6 +1,6 @@
 -- One row per Fivetran connection: its last sync end (from fivetran_metadata.log), the last
 -- transform end (this model is built at the end of every dbt run that refreshes the marts:
--- it depends on all of them) and the minutes between the two (seed 002).
+-- it depends on all of them) and the minutes between the two (the load-to-transform lag).
 -- depends_on: {{ ref('fct_jobs') }}
 -- depends_on: {{ ref('fct_revenue') }}
 -- depends_on: {{ ref('fct_technician_performance') }}

@@ -1,58 +1,49 @@
-"""Every row of the alert matrix fired by a real fault, with its severity, channel, dedup, resolve.
+"""The Fivetran rows of the alert matrix fired by real faults: sync failure, delay, raw checks.
 
 The sensors are the production ones (``build_alert_defs``), evaluated tick by tick against a
 real Dagster instance, with the real Slack and PagerDuty stand-ins receiving. Faults are real:
-the local Fivetran's fault injection fails syncs, a bulk load at the source makes a sync land
-far more rows than usual, bad data and schema drift break a small dbt project built through
-dagster-dbt, and its own tests fail. Time-based rows (sync delay, freshness) run on the
-sensors' injected clock, moved forward the way time would pass; the schedules, sync times and
-build times they measure come from the service and the instance.
+the local Fivetran's fault injection fails syncs, and a bulk load at the source makes a sync
+land far more rows than usual. Time-based rows (sync delay, raw freshness) run on the sensors'
+injected clock, moved forward the way time would pass; the schedules and sync times they
+measure come from the service.
 """
 
 import itertools
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_fivetran import load_fivetran_asset_specs
 from standins.fivetran import minisource
 from standins.sources import catalog
 from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
 
 from analytics_platform.alerts import build_alert_defs
-from analytics_platform.freshness import with_layer_policy
 from analytics_platform.ingest.checks import RAW_ANOMALY_CHECK, RAW_FRESHNESS_CHECK
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 from analytics_platform.ingest.observe import observe_connector, tables_by_connector
 from analytics_platform.ingest.translator import FieldForceFivetranTranslator
-from analytics_platform.notify import (
-    AlertingConfig,
-    PagerDutyNotifier,
-    SlackNotifier,
-    load_alerting_config,
-)
-from analytics_platform.transform.translator import FieldForceDbtTranslator
+from analytics_platform.notify import AlertingConfig
 from tests.integration.alerts.conftest import StandIn
-
-pytestmark = pytest.mark.integration
+from tests.integration.alerts.sensing import (
+    UI,
+    Clock,
+    Ticker,
+    incidents,
+    pager_events,
+    sensor_of,
+    slack_texts,
+)
 
 __all__ = ["pg_cluster"]
 
-UI = "http://dagster.test:3000"
 NORTH = "postgres_jobs_bu_north"
 SOUTH = "postgres_jobs_bu_south"
 SERVICETITAN = "servicetitan_ops"
 NORTH_WHERE = "fivetran/fivetran_postgres_bu_north"
-DBT = str(Path(sys.executable).parent / "dbt")
 _ids = itertools.count(1)
 
 
@@ -86,93 +77,6 @@ def fivetran_specs(workspace: ConfigurableFivetranWorkspace) -> list[dg.AssetSpe
             workspace, dagster_fivetran_translator=FieldForceFivetranTranslator()
         )
     )
-
-
-@pytest.fixture
-def config() -> AlertingConfig:
-    return load_alerting_config(dagster_ui_url=UI)
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-@pytest.fixture
-def notifiers(slack_standin: StandIn, pagerduty_standin: StandIn) -> dict[str, Any]:
-    return {
-        "slack": SlackNotifier(token=slack_standin.secret, base_url=f"{slack_standin.root}/api/"),
-        "pagerduty": PagerDutyNotifier(
-            routing_key=pagerduty_standin.secret,
-            events_url=f"{pagerduty_standin.root}/v2/enqueue",
-            backoff_seconds=0.01,
-        ),
-    }
-
-
-@dataclass
-class Clock:
-    """The sensors' clock: the wall clock, moved by ``offset``."""
-
-    offset: timedelta = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def at(self, moment: datetime) -> None:
-        """Make "now" be ``moment`` (advancing with the wall clock from here)."""
-        self.offset = moment - datetime.now(UTC)
-
-
-@dataclass
-class Ticker:
-    """Evaluates one sensor as the daemon does: cursor in, asset events recorded, cursor out."""
-
-    sensor: dg.SensorDefinition
-    instance: dg.DagsterInstance
-    resources: Mapping[str, Any]
-    definitions: dg.Definitions | None = None
-    cursor: str | None = None
-    messages: list[str | None] = field(default_factory=list)
-
-    def tick(self) -> list[Any]:
-        """One evaluation; returns the asset events it recorded."""
-        with dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursor,
-            resources=dict(self.resources),
-            definitions=self.definitions,
-        ) as context:
-            data = self.sensor.evaluate_tick(context)
-        for event in data.asset_events:
-            self.instance.report_runless_asset_event(event)
-        self.cursor = data.cursor
-        self.messages.append(data.skip_message)
-        return list(data.asset_events)
-
-
-def sensor_of(defs: dg.Definitions, name: str) -> dg.SensorDefinition:
-    return next(sensor for sensor in defs.sensors or [] if sensor.name == name)
-
-
-def slack_texts(slack: StandIn) -> list[str]:
-    messages = slack.recorded()["messages"]
-    assert all(message["channel_name"] == "data-alerts" for message in messages), messages
-    return [message["message"]["text"] for message in messages]
-
-
-def pager_events(pagerduty: StandIn) -> list[tuple[str, str]]:
-    return [
-        (record["event"]["event_action"], record["event"]["dedup_key"])
-        for record in pagerduty.recorded()["events"]
-    ]
-
-
-def incidents(pagerduty: StandIn) -> dict[str, str]:
-    return {
-        incident["dedup_key"]: incident["status"] for incident in pagerduty.recorded()["incidents"]
-    }
 
 
 def fail_syncs(stack: Stack, connector_id: str, count: int) -> None:
@@ -472,286 +376,3 @@ def test_a_sync_far_outside_its_history_is_flagged_and_alerted_once(
     alerts.tick()
     texts = slack_texts(slack_standin)
     assert len(texts) == 2 and texts[1].startswith(":white_check_mark: *RESOLVED*")
-
-
-# --- dbt: model failures and test failures ---------------------------------------------------
-
-PROJECT = {
-    "dbt_project.yml": """
-        name: alerts_probe
-        version: "1.0.0"
-        config-version: 2
-        profile: alerts_probe
-        flags:
-          send_anonymous_usage_stats: false
-        models:
-          alerts_probe:
-            staging:
-              +materialized: view
-            marts:
-              +materialized: table
-    """,
-    "models/staging/stg_orders.sql": """
-        select order_id, customer, amount from raw.orders
-    """,
-    "models/staging/_models.yml": """
-        version: 2
-        models:
-          - name: stg_orders
-            columns:
-              - name: customer
-                data_tests:
-                  - not_null:
-                      config:
-                        severity: warn
-    """,
-    "models/marts/core/fct_orders.sql": """
-        select order_id, customer, cast(amount as integer) as amount
-        from {{ ref('stg_orders') }}
-    """,
-    "models/marts/core/_models.yml": """
-        version: 2
-        models:
-          - name: fct_orders
-            columns:
-              - name: order_id
-                data_tests:
-                  - unique
-    """,
-}
-
-
-@dataclass
-class Probe:
-    """A two-model dbt project (staging view → mart table) on its own DuckDB file."""
-
-    directory: Path
-    warehouse: Path
-    defs: dg.Definitions
-    assets: dg.AssetsDefinition
-
-    def sql(self, statement: str) -> None:
-        with duckdb.connect(str(self.warehouse)) as connection:
-            connection.execute(statement)
-
-    def build(self, instance: dg.DagsterInstance) -> bool:
-        """``dbt build`` through dagster-dbt, as a run in ``instance``; whether it succeeded."""
-        result = dg.materialize(
-            [self.assets], instance=instance, resources=self.resources(), raise_on_error=False
-        )
-        return result.success
-
-    def resources(self) -> dict[str, Any]:
-        return {
-            "dbt": DbtCliResource(
-                project_dir=str(self.directory),
-                profiles_dir=str(self.directory),
-                dbt_executable=DBT,
-            )
-        }
-
-
-@pytest.fixture
-def probe(tmp_path: Path) -> Probe:
-    directory = tmp_path / "probe"
-    warehouse = tmp_path / "probe.duckdb"
-    for name, text in PROJECT.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    (directory / "profiles.yml").write_text(
-        "alerts_probe:\n  target: local\n  outputs:\n    local:\n"
-        f"      type: duckdb\n      path: {warehouse}\n      threads: 1\n"
-    )
-    subprocess.run(
-        [
-            DBT,
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(directory),
-            "--profiles-dir",
-            str(directory),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    project = DbtProject(project_dir=directory, profiles_dir=directory)
-
-    @dbt_assets(
-        manifest=directory / "target" / "manifest.json",
-        project=project,
-        dagster_dbt_translator=FieldForceDbtTranslator(),
-    )
-    def probe_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        yield from dbt.cli(["build"], context=context).stream()
-
-    with duckdb.connect(str(warehouse)) as connection:
-        connection.execute("create schema raw")
-        connection.execute(
-            "create table raw.orders as select * from (values"
-            " (1, 'ada', '10'), (2, 'bob', '20'), (3, 'cy', '30'))"
-            " as t(order_id, customer, amount)"
-        )
-    probe = Probe(directory, warehouse, dg.Definitions(), probe_models)
-    probe.defs = dg.Definitions(assets=[probe_models], resources=probe.resources())
-    return probe
-
-
-def test_dbt_model_and_test_failures_follow_the_layer_and_the_test_severity(
-    probe: Probe,
-    config: AlertingConfig,
-    instance: dg.DagsterInstance,
-    notifiers: dict[str, Any],
-    slack_standin: StandIn,
-    pagerduty_standin: StandIn,
-) -> None:
-    specs = list(probe.defs.resolve_all_asset_specs())
-    groups = {spec.key: spec.group_name for spec in specs}
-    stg = dg.AssetKey(["staging", "stg_orders"])
-    fct = dg.AssetKey(["marts", "core", "fct_orders"])
-    assert groups[stg] == "staging" and groups[fct] == "marts_core"
-    defs = dg.Definitions.merge(probe.defs, build_alert_defs(specs, config=config))
-    runs = Ticker(sensor_of(defs, "alerts__dbt_model_failure_sensor"), instance, notifiers, defs)
-    tests = Ticker(sensor_of(defs, "alerts__dbt_test_failure_sensor"), instance, notifiers, defs)
-    mart_page = "fieldforce/dbt_model_failure/marts/core/fct_orders"
-    error_test = next(
-        key.name
-        for key in defs.get_repository_def().asset_graph.asset_check_keys
-        if key.asset_key == fct and key.name.startswith("unique")
-    )
-    test_page = f"fieldforce/dbt_test_failure/marts/core/fct_orders:{error_test}"
-
-    def tick() -> None:
-        runs.tick()
-        tests.tick()
-
-    tick()  # nothing has run: nothing to say
-    assert slack_texts(slack_standin) == [] and pager_events(pagerduty_standin) == []
-
-    # Bad data lands: the mart's cast fails. A mart is production: page.
-    probe.sql("insert into raw.orders values (4, 'dee', 'n/a')")
-    assert not probe.build(instance)
-    tick()
-    [mart] = slack_texts(slack_standin)
-    assert mart.startswith(
-        ":rotating_light: *CRITICAL*: dbt model fct_orders (marts) failed to build"
-    )
-    assert f"{UI}/runs/" in mart
-    assert pager_events(pagerduty_standin) == [("trigger", mart_page)]
-    tick()  # no re-post, no re-page
-    assert len(slack_texts(slack_standin)) == 1
-
-    # Schema drift instead: staging breaks and the mart is skipped, not broken: one warning
-    # for staging, and the mart's page stays open (it still is not built).
-    probe.sql("delete from raw.orders where order_id = 4")
-    probe.sql("alter table raw.orders drop column customer")
-    assert not probe.build(instance)
-    tick()
-    texts = slack_texts(slack_standin)
-    assert len(texts) == 2
-    assert texts[1].startswith(
-        ":warning: *WARNING*: dbt model stg_orders (staging) failed to build"
-    )
-    assert "not_built_downstream: 1" in str(slack_standin.recorded()["messages"][1]["message"])
-    assert pager_events(pagerduty_standin) == [("trigger", mart_page)]
-
-    # The column comes back, with a row that fails a warn test (null customer) and one that
-    # fails an error test (duplicate order id): models build, tests fail.
-    probe.sql("alter table raw.orders add column customer varchar")
-    probe.sql("update raw.orders set customer = 'x'")
-    probe.sql("insert into raw.orders values (5, '50', null), (1, '15', 'eve')")
-    assert not probe.build(instance)  # an error-severity test fails the dbt build
-    tick()
-    texts = slack_texts(slack_standin)[2:]
-    resolved = [text for text in texts if "*RESOLVED*" in text]
-    assert len(resolved) == 2  # both models build again
-    warn = [text for text in texts if text.startswith(":warning: *WARNING*: Test not_null")]
-    error = [
-        text for text in texts if text.startswith(f":rotating_light: *CRITICAL*: Test {error_test}")
-    ]
-    assert len(warn) == 1 and len(error) == 1, texts
-    assert "?view=checks" in error[0]
-    assert pager_events(pagerduty_standin) == [
-        ("trigger", mart_page),
-        ("resolve", mart_page),
-        ("trigger", test_page),
-    ]
-    # The failed run is the tests' doing: no model alert for it.
-    assert not [text for text in texts if "failed to build" in text and "*RESOLVED*" not in text]
-    count = len(slack_texts(slack_standin))
-    tick()
-    assert len(slack_texts(slack_standin)) == count
-
-    probe.sql("delete from raw.orders where order_id in (5) or customer = 'eve'")
-    assert probe.build(instance)
-    tick()
-    assert incidents(pagerduty_standin) == {mart_page: "resolved", test_page: "resolved"}
-    assert len([text for text in slack_texts(slack_standin) if "*RESOLVED*" in text]) == 4
-    # Healthy: further ticks say nothing.
-    count = len(slack_texts(slack_standin))
-    tick()
-    assert len(slack_texts(slack_standin)) == count and len(pager_events(pagerduty_standin)) == 4
-
-
-# --- freshness policies ----------------------------------------------------------------------
-
-
-def test_freshness_policy_windows_warn_then_page_and_a_build_resolves(
-    config: AlertingConfig,
-    instance: dg.DagsterInstance,
-    notifiers: dict[str, Any],
-    slack_standin: StandIn,
-    pagerduty_standin: StandIn,
-) -> None:
-    @dg.asset(key=["marts", "core", "fct_probe"], group_name="marts_core")
-    def fct_probe() -> int:
-        return 1
-
-    @dg.asset(key=["marts", "core", "dim_date"], group_name="marts_core")
-    def dim_date() -> int:
-        return 1
-
-    # The production policies, applied the way definitions.py applies them.
-    assets = dg.Definitions(assets=[fct_probe, dim_date]).map_resolved_asset_specs(
-        func=with_layer_policy
-    )
-    specs = list(assets.resolve_all_asset_specs())
-    clock = Clock()
-    defs = build_alert_defs(specs, config=config, clock=clock)
-    sensor = Ticker(sensor_of(defs, "alerts__freshness_sensor"), instance, notifiers)
-    page_key = "fieldforce/asset_freshness/marts/core/fct_probe"
-
-    sensor.tick()  # never built: no freshness yet, no alert
-    assert slack_texts(slack_standin) == []
-    assert dg.materialize([fct_probe, dim_date], instance=instance).success
-    built = datetime.now(UTC)
-    sensor.tick()
-    assert slack_texts(slack_standin) == []
-
-    clock.at(built + timedelta(minutes=40))  # past the 30-min warn window of marts_core
-    sensor.tick()
-    [warning] = slack_texts(slack_standin)
-    assert warning.startswith(
-        ":warning: *WARNING*: marts/core/fct_probe is past its freshness warn"
-    )
-    assert f"{UI}/assets/marts/core/fct_probe" in warning
-    assert "dim_date" not in warning  # no policy on a slow-changing mart
-
-    clock.at(built + timedelta(minutes=70))  # past the 60-min fail window
-    sensor.tick()
-    sensor.tick()
-    texts = slack_texts(slack_standin)
-    assert len(texts) == 2 and texts[1].startswith(":rotating_light: *CRITICAL*")
-    assert pager_events(pagerduty_standin) == [("trigger", page_key)]
-    [incident] = pagerduty_standin.recorded()["incidents"]
-    # Since when: the moment the warn window ran out, kept through the escalation.
-    since = datetime.fromisoformat(incident["custom_details"]["since"])
-    assert abs((since - (built + timedelta(minutes=30))).total_seconds()) < 5
-
-    assert dg.materialize([fct_probe], instance=instance).success
-    clock.at(datetime.now(UTC) + timedelta(minutes=1))
-    sensor.tick()
-    assert incidents(pagerduty_standin) == {page_key: "resolved"}
-    assert slack_texts(slack_standin)[2].startswith(":white_check_mark: *RESOLVED*")
