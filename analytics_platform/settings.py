@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -86,6 +86,11 @@ class EnvironmentVariables(BaseSettings):
         default=PAGERDUTY_EVENTS_URL, validation_alias="PAGERDUTY_EVENTS_URL"
     )
     dagster_ui_url: str = Field(default=DAGSTER_UI_URL, validation_alias="DAGSTER_UI_URL")
+    jobs_db_dsns: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias="JOBS_DB_DSNS",
+        description="Jobs DB tenant -> PostgreSQL DSN (a JSON object), read by the drift check.",
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class Settings:
     slack_api_base_url: str
     pagerduty_events_url: str
     dagster_ui_url: str
+    jobs_db_dsns: dict[str, str] = field(default_factory=dict)
+    """Jobs DB tenant -> DSN (no password: libpq reads PGPASSWORD / ~/.pgpass)."""
 
     @property
     def is_prod(self) -> bool:
@@ -146,4 +153,5 @@ def load_settings() -> Settings:
         slack_api_base_url=env.slack_api_base_url,
         pagerduty_events_url=env.pagerduty_events_url,
         dagster_ui_url=env.dagster_ui_url,
+        jobs_db_dsns=dict(env.jobs_db_dsns),
     )

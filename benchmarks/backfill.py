@@ -19,8 +19,8 @@ the same facts, gives identical checksums in at most 1.5x the full refresh's tim
    the range into ``min_date``/``max_date`` and rebuilds exactly that window; wall clock of the
    in-process ``dg.materialize`` (job build, dbt start-up, ``dbt build``, row counts and column
    metadata). ``runs``: runs the backfill took (read back from the instance).
-   Every partition the code location serves is backfilled: they start 2026-01-01 (the data's
-   first day) and end yesterday, so before 2026-12-31 there are fewer than 365.
+   Every partition the code location serves is backfilled: they start at
+   ``FIELDFORCE_FIRST_PARTITION_DATE`` (the data's first day) and end yesterday.
    The daemon path of the same backfill is proven by ``tests/e2e/test_backfill_daemon.py``;
    the daemon's own planning ticks and run queue are left out of this timing on purpose.
 4. ``checksums_equal``: order-independent checksums of the three facts (build-time columns
@@ -222,8 +222,8 @@ def run(out_dir: Path, scale: float = DEFAULT_SCALE) -> dict[str, Any]:
         "land_s": round(landed_s, 1),
         "project_build_s": round(project_build_s, 1),
         "note": (
-            "Partitions start 2026-01-01 and end yesterday, so fewer than 365 "
-            "exist; every one is backfilled in one run (dg.materialize with the daemon's "
+            "Partitions run from FIELDFORCE_FIRST_PARTITION_DATE to yesterday; "
+            "every one is backfilled in one run (dg.materialize with the daemon's "
             "backfill and range tags; the daemon path itself is the e2e test's). "
             "full_refresh_s is plain `dbt build --full-refresh` of the same facts."
         ),

@@ -30,8 +30,23 @@ from standins.sources import catalog
 from standins.sources.postgres import PostgresCluster
 from testkit.provenance import RESULTS_DIR, git_sha, machine
 
+from analytics_platform.ingest.connectors.cli import run as connector_config
+
 DESIGN_GPS_EVENTS_PER_DAY = 50_000_000
 DESIGN_JOBS_DB_ROWS = 10_000_000
+
+
+def _apply_desired_config(service: FivetranService) -> None:
+    """Hash and exclude as production does: the repository's ``fivetran.yaml``, applied in process."""
+    from fastapi.testclient import TestClient
+    from standins.fivetran.api import build_app
+
+    key, secret = "bench-key", "bench-secret"
+    with TestClient(build_app(service, key, secret), base_url="http://local/v1/") as client:
+        client.auth = (key, secret)
+        status = connector_config("apply", client, secrets=(key, secret), echo=lambda _: None)
+    if status != 0:
+        raise RuntimeError("fivetran.yaml did not apply to the benchmark's local Fivetran")
 
 
 def _sync(service: FivetranService, connector_id: str) -> dict[str, Any]:
@@ -87,6 +102,7 @@ def run(
         service = FivetranService(
             scratch / "fivetran", sources, scratch / "warehouse.duckdb", autostart=False
         )
+        _apply_desired_config(service)
         gps = _sync(service, "telematics_gps")
         initial = _sync(service, "postgres_jobs_bench")
     finally:

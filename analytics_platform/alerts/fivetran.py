@@ -6,9 +6,14 @@
   (``alerting.yaml``, held to :data:`analytics_platform.freshness.SYNC_WINDOW`). A paused
   connector is not late: pausing is the design's deliberate step while a breaking schema
   change is handled.
-* Sync failures: consecutive failed syncs, counted in the sensor cursor from ``failed_at`` and
-  ``succeeded_at`` (the API keeps only the latest of each). One failure warns, three in a row
-  are critical; the next successful sync resolves.
+* Sync failures: consecutive failed syncs, counted from the sync history: the ``sync_end``
+  events of the Platform Connector log (:mod:`~analytics_platform.alerts.platform_log`), read in
+  order and folded into the cursor, so three failures in two seconds count three, whatever the
+  sensor's tick saw, and a daemon restart continues the count. The log lands on its own
+  schedule, so the API's latest ``failed_at`` / ``succeeded_at`` are followed too (a tick's
+  view, :func:`count_failures`), and the larger count of a streak both still agree on wins
+  (:func:`current_streak`). One failure warns, three in a row are critical; the next
+  successful sync resolves.
 
 A connector the API cannot be asked about this tick is "unknown": its incidents stay open,
 never resolved by an outage of the thing that reports them.
@@ -17,14 +22,16 @@ never resolved by an outage of the thing that reports them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
 
 from analytics_platform.alerts.incidents import Findings, build_alert_sensor, known_secrets
+from analytics_platform.alerts.platform_log import SYNC_END, LogPosition, read_log, sync_outcome
 from analytics_platform.alerts.policy import AlertingConfig, Threshold, classify
 from analytics_platform.alerts.render import Alert, redact
+from analytics_platform.ingest.changes import Dialect
 from analytics_platform.ingest.checks import (
     Clock,
     connector_schedule,
@@ -37,6 +44,10 @@ from analytics_platform.ingest.checks import (
 DELAY_RULE = "fivetran_sync_delay"
 FAILURE_RULE = "fivetran_sync_failure"
 MAX_ERROR_CHARS = 300
+HISTORY_LOOKBACK = timedelta(hours=24)
+"""How much sync history a fresh cursor reads: older failures are not part of a live streak."""
+HISTORY_KEY = "~sync_history"
+"""The failure sensor's ``watch`` entry for the log (``~`` is in no Fivetran connector id)."""
 
 
 def connectors_of(specs: Iterable[dg.AssetSpec]) -> dict[str, str]:
@@ -166,6 +177,86 @@ def count_failures(
     }
 
 
+def fold_history(
+    previous: Mapping[str, Any] | None, outcomes: Iterable[tuple[datetime, bool]]
+) -> dict[str, Any]:
+    """Fold sync outcomes (``(when, succeeded)``, in log order) into a connector's streak.
+
+    The streak is ``{"consecutive", "first_failed_at", "last_at"}``: the failed syncs since
+    the last successful one, the first of them, and the newest outcome folded. An outcome not
+    newer than ``last_at`` is history already folded (a row that landed late) and is skipped.
+    """
+    streak = dict(previous or {"consecutive": 0, "first_failed_at": None, "last_at": None})
+    for when, succeeded in sorted(outcomes, key=lambda outcome: outcome[0]):
+        last = parse_time(streak.get("last_at"))
+        if last is not None and when <= last:
+            continue
+        if succeeded:
+            streak["consecutive"], streak["first_failed_at"] = 0, None
+        else:
+            streak["consecutive"] = int(streak.get("consecutive") or 0) + 1
+            streak["first_failed_at"] = streak.get("first_failed_at") or when.isoformat()
+        streak["last_at"] = when.isoformat()
+    return streak
+
+
+def current_streak(
+    ticked: Mapping[str, Any],
+    history: Mapping[str, Any] | None,
+    succeeded_at: str | None,
+) -> dict[str, Any]:
+    """The streak to alert on: the tick's count, or the history's when it knows more.
+
+    ``ticked`` is :func:`count_failures`' view (the API's latest timestamps, tick by tick);
+    ``history`` is :func:`fold_history`'s over the log. The history's count holds only while
+    the API's latest outcome is a failure and its streak began after the API's last success
+    (a success the log has not delivered yet ends it). When it counts more failures than the
+    ticks saw, its count and its first failure are the streak's; otherwise the tick's stand
+    (their timestamps are the API's, the ones the connector shows).
+    """
+    if int(ticked.get("consecutive", 0)) == 0 or not history:
+        return dict(ticked)
+    first = parse_time(history.get("first_failed_at"))
+    succeeded = parse_time(succeeded_at)
+    counted = int(history.get("consecutive") or 0)
+    current = first is not None and (succeeded is None or first > succeeded)
+    if not current or counted <= int(ticked.get("consecutive", 0)):
+        return dict(ticked)
+    return {**ticked, "consecutive": counted, "first_failed_at": history["first_failed_at"]}
+
+
+def read_sync_history(
+    connection: Any,
+    kept: Mapping[str, Any] | None,
+    now: datetime,
+    dialect: Dialect,
+) -> dict[str, Any]:
+    """Advance the failure sensor's log state: its read position and each connector's streak.
+
+    A fresh state reads :data:`HISTORY_LOOKBACK` of history, so the first tick after a deploy
+    already knows a streak in progress.
+    """
+    kept = dict(kept or {})
+    position = LogPosition.from_json(kept.get("position"))
+    if position is None:
+        events, position = LogPosition().advance(
+            read_log(connection, [SYNC_END], now - HISTORY_LOOKBACK, dialect)
+        )
+    else:
+        events, position = position.advance(
+            read_log(connection, [SYNC_END], position.since(), dialect)
+        )
+    outcomes: dict[str, list[tuple[datetime, bool]]] = {}
+    for event in events:
+        succeeded = sync_outcome(event)
+        if succeeded is not None:
+            outcomes.setdefault(event.connection_id, []).append((event.at, succeeded))
+    streaks = dict(kept.get("streaks") or {})
+    for connector_id, seen in outcomes.items():
+        streaks[connector_id] = fold_history(streaks.get(connector_id), seen)
+    return {"position": position.to_json(), "streaks": streaks}
+
+
 def failure_alert(
     connector_id: str,
     schema: str,
@@ -238,20 +329,38 @@ def build_delay_sensor(
 
 
 def build_failure_sensor(
-    connectors: Mapping[str, str], config: AlertingConfig, *, clock: Clock = utc_now
+    connectors: Mapping[str, str],
+    config: AlertingConfig,
+    *,
+    dialect: Dialect = "duckdb",
+    clock: Clock = utc_now,
 ) -> dg.SensorDefinition:
-    """``alerts__fivetran_sync_failure_sensor``: consecutive failed syncs per connector."""
+    """``alerts__fivetran_sync_failure_sensor``: consecutive failed syncs per connector.
+
+    Reads the API (``fivetran``) and the Platform Connector log (``warehouse``). A tick that
+    cannot read the log counts from the API alone and keeps the log state for the next one.
+    """
 
     def measure(
         context: dg.SensorEvaluationContext, watch: dict[str, Any], now: datetime
     ) -> Findings:
         found, unknown = _details_by_connector(context, connectors)
         findings = Findings(unknown=unknown, state=dict(watch))
+        try:
+            with context.resources.warehouse.get_connection() as connection:
+                log = read_sync_history(connection, watch.get(HISTORY_KEY), now, dialect)
+            findings.state[HISTORY_KEY] = log
+        except Exception as exc:  # the log is a second witness: its outage must not mute the API
+            text = redact(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], known_secrets())
+            context.log.warning("cannot read the sync history from the warehouse: %s", text)
+            log = dict(watch.get(HISTORY_KEY) or {})
+        history = log.get("streaks") or {}
         for connector_id, details in found.items():
-            streak = count_failures(
+            ticked = count_failures(
                 watch.get(connector_id), details.get("succeeded_at"), details.get("failed_at")
             )
-            findings.state[connector_id] = streak
+            findings.state[connector_id] = ticked
+            streak = current_streak(ticked, history.get(connector_id), details.get("succeeded_at"))
             alert = failure_alert(connector_id, connectors[connector_id], details, streak, config)
             if alert is not None:
                 findings.problems[alert.where] = alert
@@ -259,10 +368,11 @@ def build_failure_sensor(
 
     return build_alert_sensor(
         "alerts__fivetran_sync_failure_sensor",
-        "Fivetran sync failures: 1 failure Slack, 3 consecutive page; a success resolves.",
+        "Fivetran sync failures counted from the sync history: 1 failure Slack, 3 consecutive"
+        " page; a success resolves.",
         measure,
         config,
         clock=clock,
         minimum_interval_seconds=30,
-        required_resource_keys={"fivetran"},
+        required_resource_keys={"fivetran", "warehouse"},
     )

@@ -202,6 +202,9 @@ class _AlertingFile(_Schema):
     pagerduty: _PagerDutySpec
     routing: _RoutingSpec
     rules: Annotated[dict[str, _RuleSpec], Field(min_length=1)]
+    # The account's monthly credit budget: validated by
+    # analytics_platform.alerts.cost.load_monthly_credit_quota, which the cost sensor reads.
+    snowflake: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -38,9 +38,9 @@ class AssetState:
     last_update: float | None
     """When the asset last materialized (or was reported), epoch seconds."""
     last_run_start: float | None
-    """When the run that produced that materialization started (None: external report)."""
+    """When the newest run that built it started (None: only reported from outside)."""
     run_id: str | None = None
-    """The run that produced it: an upstream built in the same run was read after it."""
+    """That run: an upstream built in the same run was read after it."""
 
 
 def stale_roots(
@@ -116,22 +116,39 @@ def reads_through_views(
     }
 
 
+def _run_start(instance: dg.DagsterInstance, run_id: str | None) -> float | None:
+    record = instance.get_run_record_by_id(run_id) if run_id else None
+    return record.start_time if record else None
+
+
 def _asset_states(
     instance: dg.DagsterInstance, watched: Iterable[dg.AssetKey]
 ) -> dict[dg.AssetKey, AssetState]:
-    """Each watched asset's newest materialization and the start of the run that made it."""
+    """Each watched asset's newest materialization and the start of the newest run that built it.
+
+    A partitioned fact reports only the days its build changed, so a successful run may build
+    it and report nothing: that run read the fact's inputs all the same. The newest of the run
+    that made the materialization and the newest successful run that planned the asset counts;
+    without this the net would rebuild such a fact on every tick.
+    """
     states: dict[dg.AssetKey, AssetState] = {}
     for key in watched:
         event = instance.get_latest_materialization_event(key)
         if event is None:
             continue
-        start = None
-        if event.run_id:
-            record = instance.get_run_record_by_id(event.run_id)
-            start = record.start_time if record else None
-        states[key] = AssetState(
-            last_update=event.timestamp, last_run_start=start, run_id=event.run_id or None
-        )
+        run_id = event.run_id or None
+        start = _run_start(instance, run_id)
+        planned = instance.get_latest_planned_materialization_info(key)
+        if planned is not None and planned.run_id != run_id:
+            record = instance.get_run_record_by_id(planned.run_id)
+            if (
+                record is not None
+                and record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+                and record.start_time is not None
+                and (start is None or record.start_time > start)
+            ):
+                start, run_id = record.start_time, planned.run_id
+        states[key] = AssetState(last_update=event.timestamp, last_run_start=start, run_id=run_id)
     return states
 
 
@@ -147,8 +164,8 @@ def build_catch_up_sensor(
 
     Args:
         reads: for each automated table, the assets it reads (views resolved to sources).
-        partitioned: the partitioned assets; they are rebuilt in a run of their own, for the
-            latest partition.
+        partitioned: the partitioned assets; they are rebuilt in a run of their own, launched
+            for the latest partition (the build reports the partitions it changed).
         partitions_def: the partitions of the partitioned assets.
         minimum_interval_seconds: the sensor's minimum interval.
         grace_s: how long an update is left to eager before the net acts on it.

@@ -80,7 +80,8 @@ def table_condition(
     """Eager over updates seen through views, plus a first build of missing tables.
 
     The first-build clause exists because ``eager()`` never builds a never-materialized asset
-    whose upstream already existed when the condition was first evaluated.
+    whose upstream already existed when the condition was first evaluated. For a partitioned
+    fact it asks once per partition (:func:`partition_missing`).
 
     Args:
         partitioned: the partitioned assets of the graph (they build in runs of their own).
@@ -97,7 +98,7 @@ def table_condition(
     ).with_label("eager (through views)")
     first_build = (
         dg.AutomationCondition.in_latest_time_window()
-        & dg.AutomationCondition.missing()
+        & (partition_missing() if is_partitioned else dg.AutomationCondition.missing())
         & ~deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
@@ -105,6 +106,22 @@ def table_condition(
         & ~waits
     ).with_label("first build")
     return (eager_through_views | first_build).with_label("table: upstream updated or missing")
+
+
+def partition_missing() -> dg.AutomationCondition:
+    """A partition that has been missing since it was last requested or built: asked for once.
+
+    A partitioned fact reports the days whose rows a build changed, so its latest partition
+    can stay missing after a successful build (a day on which nothing changed). Plain
+    ``missing()`` would then request the same build on every tick; this asks again only when
+    the partition newly turns missing (a new day, or its first evaluation).
+    """
+    return (
+        dg.AutomationCondition.missing()
+        .newly_true()
+        .since(dg.AutomationCondition.newly_requested() | dg.AutomationCondition.newly_updated())
+        .with_label("missing (once per partition)")
+    )
 
 
 def view_condition() -> dg.AutomationCondition:

@@ -6,9 +6,11 @@ runs one after another (tables, the facts' latest partition, the reports above t
 run launches on the path from a sync to its marts. And ``eager()`` absorbs an update that
 lands while the downstream run is executing. The sync sensor asks for one explicit run per
 batch of landed syncs (unpartitioned tables plus the facts' latest partition are a valid
-single run), and it keeps a per-table cursor of the newest materialization it has acted on, so
-a sync that lands while a rebuild runs is simply the next batch: a second run, queued behind
-the first (dbt runs never overlap on the warehouse), that reads the new data.
+single run; that partition only launches it, the build reports the days whose rows it
+changed, see :mod:`analytics_platform.transform.assets`), and it keeps a per-table cursor of
+the newest materialization it has acted on, so a sync that lands while a rebuild runs is
+simply the next batch: a second run, queued behind the first (dbt runs never overlap on the
+warehouse), that reads the new data.
 
 Staging views are looked *through*, never rebuilt: a view reads its upstream at query time, so
 rebuilding it after a sync would be wasted warehouse work.
@@ -116,8 +118,8 @@ def build_sync_sensor(
 
     Args:
         rebuilds: for each connector table, what a sync of it rebuilds (:func:`sync_rebuilds`).
-        partitioned: the partitioned assets; a run that includes any builds their latest
-            partition.
+        partitioned: the partitioned assets; a run that includes any is launched for their
+            latest partition (and reports the partitions its build changed).
         partitions_def: the partitions of the partitioned assets.
         run_tags: tags of every run the sensor requests.
         minimum_interval_seconds: the sensor's minimum interval.
@@ -131,7 +133,8 @@ def build_sync_sensor(
         name="automation__sync_sensor",
         description=(
             "One run per batch of landed syncs: the tables downstream of the changed connector"
-            " tables (through the staging views) and the daily facts' latest partition."
+            " tables (through the staging views), the daily facts among them: their build reports"
+            " the days whose rows it changed."
         ),
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,

@@ -137,7 +137,9 @@ def build_trigger_defs(
         job = dg.define_asset_job(
             f"sync_{clean_group_name(connector_id)}",
             selection=dg.AssetSelection.assets(*(spec.key for spec in connector_specs)),
-            tags={"fieldforce/trigger": "schedule"},
+            # The sync op's backoff is this job's one retry mechanism: the instance's run
+            # retries would repeat each of its attempts again.
+            tags={"fieldforce/trigger": "schedule", "dagster/max_retries": "0"},
         )
         schedules.append(
             dg.ScheduleDefinition(

@@ -3,32 +3,43 @@
 One multi-asset, so that the run a sync starts is one step and one ``dbt build``. The daily
 partitions sit on the incremental facts' own specs (``FieldForceDbtTranslator``), not on the
 multi-asset: Dagster lets a subsettable multi-asset mix partitioned and unpartitioned assets,
-and a run of the tables, the facts' latest partition and the reports over them is then a single
-op. Split into a multi-asset per partitioning, the same run would be three ``dbt build``
-processes one after the other (Dagster orders the pieces of a cycle tables -> facts -> reports),
-each paying dbt's start-up on the path from a sync to its marts.
+and a run of the tables, the facts and the reports over them is then a single op. Split into
+a multi-asset per partitioning, the same run would be three ``dbt build`` processes one after
+the other (Dagster orders the pieces of a cycle tables -> facts -> reports), each paying dbt's
+start-up on the path from a sync to its marts.
 
 * A backfill of any range of the facts is one run (``BackfillPolicy.single_run``) that rebuilds
-  exactly that window (``min_date``/``max_date`` vars).
+  exactly that window (``min_date``/``max_date`` vars) and reports that range.
 * Any other run of the facts (automation, a sync) is the normal incremental merge with its
   3-day lookback, because a sync can change rows of any recent day, not only one partition.
+  Such a run reports a materialization for each day whose rows the build wrote (the facts
+  stamp each row with its build time), not for the partition the run was launched for.
 
 dbt tests run inside the same ``dbt build`` and surface as asset checks; error-severity tests
 block downstream models (dbt skips them), warn-severity tests do not.
 """
 
+import contextlib
 import importlib.metadata
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 from packaging import version
 
-from analytics_platform.transform.partitions import backfill_policy, dbt_build_args, window_vars
+from analytics_platform.transform.partitions import (
+    backfill_policy,
+    changed_days_sql,
+    dbt_build_args,
+    partition_date_column,
+    partition_keys_of_days,
+    window_vars,
+)
 from analytics_platform.transform.project import VENV_DBT, dbt_project
 from analytics_platform.transform.translator import FieldForceDbtTranslator
 
@@ -36,7 +47,10 @@ WAREHOUSE_TAGS = {"fieldforce/warehouse": "dbt"}
 """Run tag the run queue limits to one at a time: dbt runs never collide on the warehouse."""
 
 translator = FieldForceDbtTranslator()
-retry_policy = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+DBT_POOL = "dbt"
+"""Concurrency pool of every dbt build: locally the run queue's single-writer tag governs the
+embedded DuckDB; on Snowflake the pool is sized to the warehouse at deployment (docs/DEPLOY.md).
+A failed build is retried as a run (the instance's ``run_retries``), the one retry mechanism."""
 
 
 def release_embedded_warehouse() -> None:
@@ -60,16 +74,102 @@ def release_embedded_warehouse() -> None:
 
 
 def _stream(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    args: list[str],
+    by_changed_days: frozenset[dg.AssetKey] = frozenset(),
 ) -> Iterator[Any]:
-    """Run dbt and stream events, adding row counts and column lineage as metadata."""
+    """Run dbt and stream events, adding row counts and column lineage as metadata.
+
+    The output of each of ``by_changed_days`` (partitioned facts in a non-backfill run) becomes
+    one materialization per day whose rows the build wrote (:func:`_changed_day_materializations`),
+    asked of the warehouse once dbt is done. From the first such output on, events wait for
+    that and then go out in dbt's order, so the facts' materializations still come before
+    those of the reports built on them (an automation condition would otherwise see a fact
+    updated after its report). A fact that dbt built is reported even when a later model
+    fails the build.
+    """
     context.log.info("dbt %s", " ".join(args))
+    started = datetime.now(UTC)
+    waiting: list[Any] = []
+    failure: Exception | None = None
     try:
-        yield from (
-            dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
-        )
+        invocation = dbt.cli(args, context=context)
+        try:
+            for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
+                if waiting or _is_output_of(context, event, by_changed_days):
+                    waiting.append(event)
+                else:
+                    yield event
+        except Exception as exc:  # the build failed: report what it built, then fail
+            failure = exc
+        for event in waiting:
+            if _is_output_of(context, event, by_changed_days):
+                key = context.asset_key_for_output(event.output_name)
+                yield from _changed_day_materializations(context, invocation, key, event, started)
+            else:
+                yield event
+        if failure is not None:
+            raise failure
     finally:
         release_embedded_warehouse()
+
+
+def _is_output_of(
+    context: dg.AssetExecutionContext, event: Any, keys: frozenset[dg.AssetKey]
+) -> bool:
+    return isinstance(event, dg.Output) and context.asset_key_for_output(event.output_name) in keys
+
+
+def _changed_days(
+    invocation: DbtCliInvocation, node: Mapping[str, Any], started: datetime
+) -> list[Any]:
+    """The days of the rows of one fact that the build started at ``started`` wrote."""
+    adapter = invocation.adapter
+    if adapter is None:
+        raise RuntimeError("the dbt adapter is not available in this process")
+    sql = changed_days_sql(node["relation_name"], partition_date_column(node), started)
+    with (
+        contextlib.chdir(invocation.project_dir),
+        adapter.connection_named(f"changed_days_{node['unique_id']}"),
+    ):
+        _, table = adapter.execute(sql, fetch=True)
+    return [row[0] for row in table.rows]
+
+
+def _changed_day_materializations(
+    context: dg.AssetExecutionContext,
+    invocation: DbtCliInvocation,
+    key: dg.AssetKey,
+    output: dg.Output,
+    started: datetime,
+) -> Iterator[dg.AssetMaterialization | dg.Output]:
+    """One materialization per existing partition whose rows the build wrote.
+
+    If the warehouse cannot say which days changed, the run's own partitions are reported
+    (the held output), with a warning: a wrong partition beats a failed run after a good build.
+    """
+    unique_id = output.metadata["unique_id"].value
+    node = invocation.manifest["nodes"][unique_id]
+    partitions_def = context.assets_def.specs_by_key[key].partitions_def
+    try:
+        days = _changed_days(invocation, node, started)
+    except Exception as exc:  # any warehouse error: fall back, never fail the run
+        context.log.warning("%s: cannot tell which days changed (%s)", key.to_user_string(), exc)
+        yield output
+        return
+    assert partitions_def is not None
+    keys, not_yet = partition_keys_of_days(days, partitions_def)
+    if not_yet:
+        context.log.info(
+            "%s: rows of %d day(s) that are not partitions yet: %s",
+            key.to_user_string(),
+            len(not_yet),
+            ", ".join(not_yet),
+        )
+    context.log.info("%s: %d partition(s) changed", key.to_user_string(), len(keys))
+    for partition in keys:
+        yield dg.AssetMaterialization(asset_key=key, partition=partition, metadata=output.metadata)
 
 
 @dbt_assets(
@@ -78,17 +178,23 @@ def _stream(
     dagster_dbt_translator=translator,
     backfill_policy=backfill_policy,
     op_tags=WAREHOUSE_TAGS,
-    retry_policy=retry_policy,
+    pool=DBT_POOL,
     name="dbt_fieldforce",
 )
 def dbt_fieldforce(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging views, intermediate tables, snapshots, daily facts and marts."""
-    vars_: dict[str, str] | None = None
     windowed = context.run.tags.get("dagster/backfill") or context.run.tags.get("fieldforce/window")
     if windowed and (context.has_partition_key or context.has_partition_key_range):
         window = context.partition_time_window
         vars_ = window_vars(window.start.date(), window.end.date())
-    yield from _stream(context, dbt, dbt_build_args(vars_=vars_))
+        yield from _stream(context, dbt, dbt_build_args(vars_=vars_))
+        return
+    partitioned = frozenset(
+        key
+        for key in context.selected_asset_keys
+        if context.assets_def.specs_by_key[key].partitions_def is not None
+    )
+    yield from _stream(context, dbt, dbt_build_args(), by_changed_days=partitioned)
 
 
 def dbt_executable() -> str:

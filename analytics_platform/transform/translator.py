@@ -76,7 +76,7 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
         """dagster-dbt's spec; the incremental facts carry the daily partitions themselves.
 
         On the spec, not on a multi-asset of their own: the whole project stays one
-        multi-asset, so a sync's run (tables, the facts' latest partition, reports) is one step.
+        multi-asset, so a sync's run (tables, the facts, reports) is one step.
         """
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)

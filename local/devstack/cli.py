@@ -13,7 +13,7 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -24,9 +24,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from standins.sources.config import DEFAULT_SPEED
 from testkit.provenance import RESULTS_DIR, machine
 
 from devstack.bench_options import benchmark_options, split_bench_args
+from devstack.fivetran_cli import fivetran_app
 from devstack.launcher import LaunchError, LocalPlatform
 from devstack.ports import PortInUseError
 from devstack.stack import fieldforce_home
@@ -36,6 +38,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(fivetran_app, name="fivetran")
 console = Console()
 
 BENCHMARKS = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
@@ -50,30 +53,103 @@ def _fail(message: str) -> typer.Exit:
 def _check_scale(scale: float) -> float:
     if not 0 < scale <= 1:
         raise typer.BadParameter(
-            f"--scale must be in (0, 1] (1.0 = the SDD's volumes), got {scale}"
+            f"--scale must be in (0, 1] (1.0 = the design's volumes), got {scale}"
         )
     return scale
 
 
-def _progress_callback(progress: Progress) -> Callable[[str, int, int], None]:
-    tasks: dict[str, Any] = {}
+class PhaseProgress:
+    """Progress of a multi-step operation: a bar on a terminal, one line per phase in a log.
 
-    def update(step: str, done: int, total: int) -> None:
-        if step not in tasks:
-            tasks[step] = progress.add_task(step, total=max(total, 1))
-        progress.update(tasks[step], completed=done, total=max(total, 1))
+    Steps arrive as ``(step, done, total)``, ``done`` counting over the whole operation; a
+    phase is a run of calls with the same step name. On a terminal one bar follows the whole
+    operation (its label is the current step); elsewhere (a log file, a pipe) every phase
+    prints one line when it ends, e.g. ``telematics: 46 steps in 5.1 s (52/54)``, instead of a
+    row per step that only the last one completes.
+    """
 
-    return update
+    def __init__(self, console: Console) -> None:
+        """Nothing is drawn until the first step arrives.
+
+        Args:
+            console: where the output goes; its ``is_terminal`` picks bars or lines.
+        """
+        self.console = console
+        self.bars: Progress | None = None
+        self.task: Any = None
+        self.task_total = 0
+        self.phase: str | None = None
+        self.phase_steps = 0
+        self.phase_started = time.monotonic()
+        self.position = (0, 0)
+
+    def __enter__(self) -> PhaseProgress:
+        """Start the bars on a terminal."""
+        self.phase_started = time.monotonic()
+        if self.console.is_terminal:
+            self.bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.bars.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Stop the bars, or print the phase still open (an operation that stopped early)."""
+        if self.bars is not None:
+            self.bars.stop()
+        else:
+            self._end_phase()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        """One step of the operation finished.
+
+        Args:
+            step: the phase the step belongs to.
+            done: steps finished so far in the whole operation.
+            total: steps of the whole operation.
+        """
+        if self.bars is not None:
+            if self.task is None or total != self.task_total:
+                self.task = self.bars.add_task(step, total=max(total, 1))
+                self.task_total = total
+            self.bars.update(self.task, description=step, completed=done, total=max(total, 1))
+            return
+        if step != self.phase:
+            self._end_phase()
+            self.phase = step
+        self.phase_steps += 1
+        self.position = (done, total)
+        if done >= total:
+            self._end_phase()
+
+    def _end_phase(self) -> None:
+        if self.phase is None:
+            return
+        now = time.monotonic()
+        steps = f"{self.phase_steps} step{'s' if self.phase_steps != 1 else ''}"
+        done, total = self.position
+        self.console.print(
+            f"{self.phase}: {steps} in {now - self.phase_started:.1f} s ({done}/{total})",
+            highlight=False,
+        )
+        self.phase, self.phase_steps, self.phase_started = None, 0, now
 
 
 @app.command()
 def up(
     scale: Annotated[
-        float, typer.Option(help="Size of the source estate; 1.0 = SDD volumes.")
+        float, typer.Option(help="Size of the source estate; 1.0 = the design's volumes.")
     ] = DEFAULT_SCALE,
     speed: Annotated[
-        float, typer.Option(help="Simulated seconds per real second for the demo clock.")
-    ] = 10.0,
+        float,
+        typer.Option(
+            help="Simulated seconds per real second for the demo clock (1 = the real calendar)."
+        ),
+    ] = DEFAULT_SPEED,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic generator.")] = 42,
     tenants: Annotated[int, typer.Option(help="Jobs DB business units (tenants).")] = 2,
     home: Annotated[
@@ -112,14 +188,8 @@ def up(
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            info = platform_.start(progress=_progress_callback(progress))
+        with PhaseProgress(console) as progress:
+            info = platform_.start(progress=progress)
     except (LaunchError, PortInUseError, OSError, RuntimeError) as exc:
         platform_.stop()
         raise _fail(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
@@ -235,7 +305,8 @@ def bench(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=len(selected) < 2,
+        # A log gets the "==> bench NAME" lines; a bar there would only repeat them.
+        disable=len(selected) < 2 or not console.is_terminal,
     ) as progress:
         overall = progress.add_task("benchmarks", total=len(selected))
         for name in selected:
@@ -288,7 +359,7 @@ def _run_benchmark(
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="Size; 1.0 = SDD volumes.")] = DEFAULT_SCALE,
+    scale: Annotated[float, typer.Option(help="Size; 1.0 = the design's volumes.")] = DEFAULT_SCALE,
     seed: Annotated[int, typer.Option(help="Seed.")] = 42,
     tenants: Annotated[int, typer.Option(help="Jobs DB tenants.")] = 2,
     home: Annotated[Path | None, typer.Option(help="Data directory.")] = None,
@@ -300,8 +371,8 @@ def generate(
     estate = Estate((home or fieldforce_home()).resolve(), seed=seed, scale=scale, tenants=tenants)
     try:
         estate.start()
-        with Progress(console=console) as progress:
-            estate.generate(progress=_progress_callback(progress))
+        with PhaseProgress(console) as progress:
+            estate.generate(progress=progress)
         console.print_json(json.dumps(estate.checksums()))
     except EstateError as exc:
         raise _fail(str(exc)) from None

@@ -8,6 +8,7 @@ service). Each part records how to reach it in the stack file.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from standins.sources.config import DEFAULT_SPEED
 from testkit.builder import EstateSources, FivetranOptions, Stack, StackError, build_stack
 
 from devstack.ports import ensure_free, free_port, wait_for_port
@@ -25,6 +27,8 @@ from devstack.processes import Supervisor
 from devstack.stack import REPO_ROOT, remove_stack, write_stack
 
 Progress = Callable[[str, int, int], None]
+RECEIVER = "webhook-receiver"
+"""The supervisor's name of the webhook receiver (and of its log file)."""
 
 
 class LaunchError(RuntimeError):
@@ -50,7 +54,7 @@ class LocalPlatform:
     seed: int = 42
     scale: float = 0.001
     tenants: int = 2
-    speed: float = 60.0
+    speed: float = DEFAULT_SPEED
     dagster_port: int | None = 3000
     with_dagster: bool = True
     with_change_stream: bool = True
@@ -129,7 +133,11 @@ class LocalPlatform:
         return landing
 
     def stop(self) -> None:
-        """Stop every process this platform started and remove the stack file."""
+        """Stop every process this platform started and remove the stack file.
+
+        The webhook receiver goes first, while the Fivetran it unregisters from still answers.
+        """
+        self.supervisor.stop_one(RECEIVER)
         self.supervisor.stop()
         remove_stack(self.home)
 
@@ -159,6 +167,11 @@ class LocalPlatform:
             env["FIVETRAN_POLL_INTERVAL_S"] = str(self.poll_interval_s)
         if "dagster_url" in self.info:
             env["DAGSTER_UI_URL"] = self.info["dagster_url"]
+        if start := self.info.get("sources", {}).get("start"):
+            # The facts' daily partitions begin where the estate's history does.
+            env["FIELDFORCE_FIRST_PARTITION_DATE"] = start[:10]
+        if dsns := self.info.get("sources", {}).get("jobs_db_dsns"):
+            env["JOBS_DB_DSNS"] = json.dumps(dsns)
         return env
 
     def _start_alert_standins(self) -> None:
@@ -240,13 +253,17 @@ class LocalPlatform:
             raise LaunchError(str(exc)[-300:]) from None
 
     def _start_webhook_receiver(self) -> None:
-        """The production receiver, registered with the (local) Fivetran as an account webhook."""
-        import httpx
+        """The production receiver; it registers its own account webhook with the Fivetran.
 
+        The receiver keeps one subscription per home across restarts (it updates the previous
+        run's and deletes its stale ones) and removes it when stopped, so nothing here talks to
+        the Fivetran API. It listens only once registered, so the port opening means done.
+        """
         port = free_port()
+        url = f"http://127.0.0.1:{port}/webhooks/fivetran"
         env = self.env() | {"DAGSTER_UI_URL": self.info["dagster_url"]}
-        self.supervisor.start(
-            "webhook-receiver",
+        child = self.supervisor.start(
+            RECEIVER,
             [
                 sys.executable,
                 "-m",
@@ -255,29 +272,17 @@ class LocalPlatform:
                 str(port),
                 "--state",
                 str(self.home / "dagster" / "webhook_state.json"),
+                "--public-url",
+                url,
             ],
             env=env,
             cwd=REPO_ROOT,
         )
-        if not wait_for_port(port, 180):
+        if not wait_for_port(port, 180, alive=lambda: child.popen.poll() is None):
             raise LaunchError(
                 f"the webhook receiver did not start on 127.0.0.1:{port}"
-                f" (see {self.home / 'logs' / 'webhook-receiver.log'})"
+                f" (see {self.home / 'logs' / (RECEIVER + '.log')})"
             )
-        url = f"http://127.0.0.1:{port}/webhooks/fivetran"
-        response = httpx.post(
-            f"{self.info['fivetran_api_url']}/webhooks/account",
-            auth=(self.info["fivetran_api_key"], self.info["fivetran_api_secret"]),
-            json={
-                "url": url,
-                "events": ["sync_start", "sync_end"],
-                "active": True,
-                "secret": self.info["webhook_secret"],
-            },
-            timeout=30,
-        )
-        if response.status_code >= 300:
-            raise LaunchError(f"could not register the Fivetran webhook: {response.text[:200]}")
         self.info["webhook_url"] = url
 
     def _start_dagster(self) -> None:
@@ -291,7 +296,7 @@ class LocalPlatform:
         bin_dir = Path(sys.executable).parent
         workspace = str(REPO_ROOT / "workspace.yaml")
         # Webserver first: starting both on a fresh SQLite home at once can race on migrations.
-        self.supervisor.start(
+        webserver = self.supervisor.start(
             "dagster-webserver",
             [
                 str(bin_dir / "dagster-webserver"),
@@ -305,7 +310,7 @@ class LocalPlatform:
             env=env,
             cwd=REPO_ROOT,
         )
-        if not wait_for_port(port, 300):
+        if not wait_for_port(port, 300, alive=lambda: webserver.popen.poll() is None):
             raise LaunchError(
                 f"the Dagster UI did not start on 127.0.0.1:{port}"
                 f" (see {self.home / 'logs' / 'dagster-webserver.log'})"

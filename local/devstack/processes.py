@@ -61,24 +61,43 @@ class Supervisor:
         """Children that exited on their own."""
         return [c for c in self.children if c.popen.poll() is not None]
 
+    def stop_one(self, name: str, timeout_s: float = 15.0) -> None:
+        """Stop the child ``name`` (and its group) ahead of the others, waiting for it.
+
+        For a child whose shutdown still talks to another child (the webhook receiver
+        unregisters with the Fivetran API): stopping all at once would race the two.
+
+        Args:
+            name: the child's name as started; nothing happens when there is none.
+            timeout_s: seconds to wait after SIGTERM before SIGKILL.
+        """
+        for child in [c for c in self.children if c.name == name]:
+            _signal_group(child.popen, signal.SIGTERM)
+            _reap(child.popen, timeout_s)
+            self.children.remove(child)
+
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop every child (SIGTERM to its group, then SIGKILL), then run ``on_stop`` hooks."""
         for child in reversed(self.children):
             _signal_group(child.popen, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         for child in reversed(self.children):
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                child.popen.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                _signal_group(child.popen, signal.SIGKILL)
-                child.popen.wait(timeout=5)
-            # The leader may be gone while grandchildren linger: sweep the group.
-            _signal_group(child.popen, signal.SIGKILL)
+            _reap(child.popen, max(0.1, deadline - time.monotonic()))
         self.children.clear()
         hooks, self.on_stop = self.on_stop, []
         for hook in reversed(hooks):
             hook()
+
+
+def _reap(popen: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for a signalled child, SIGKILL its group when it overstays, then sweep the group."""
+    try:
+        popen.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _signal_group(popen, signal.SIGKILL)
+        popen.wait(timeout=5)
+    # The leader may be gone while grandchildren linger: sweep the group.
+    _signal_group(popen, signal.SIGKILL)
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:

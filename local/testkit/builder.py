@@ -2,7 +2,9 @@
 
 Every test fixture, benchmark and ``fieldforce up`` (the launcher) starts its landing side here,
 so the order and the layout are decided once: the sources first (the sync reads them), then the
-service over them, then the historical syncs into the warehouse. Options choose each part:
+service over them, then the desired connector configuration (``fivetran.yaml``, through the
+production ``apply``: the service creates its connections paused with nothing hashed or
+excluded), then the historical syncs into the warehouse. Options choose each part:
 
 * the sources: the generated FieldForce estate (:class:`EstateSources`) or small hand-written
   tables in databases of a shared PostgreSQL cluster (:class:`MiniSources`);
@@ -110,7 +112,11 @@ def build_stack(
     manual_schedules: bool = False,
     start: bool = True,
 ) -> Stack:
-    """Start the sources and the local Fivetran under ``root``; run the first syncs.
+    """Start the sources and the local Fivetran under ``root``, configure it; run the first syncs.
+
+    The service's start applies the desired connector configuration (see
+    :attr:`FivetranOptions.apply_config`) before any sync can run, so the first syncs already
+    hash and exclude what ``fivetran.yaml`` says.
 
     Args:
         root: the stack's folder (estate, service state and warehouse go below it by default).

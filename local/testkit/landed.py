@@ -18,6 +18,7 @@ from psycopg import sql
 from standins.fivetran.config import DEFAULT_CONNECTORS_YAML, SourceSettings, load_account
 from standins.sources import catalog
 
+from analytics_platform.ingest.connectors.desired import load_desired
 from testkit.landing import Stack
 
 SALT = yaml.safe_load(DEFAULT_CONNECTORS_YAML.read_text())["hash_salt"]
@@ -81,16 +82,22 @@ def dest_rows(
 
 
 def assert_all_landed(stack: Stack) -> None:
-    """Every enabled PostgreSQL-backed table equals its source under Fivetran's semantics."""
+    """Every enabled PostgreSQL-backed table equals its source under Fivetran's semantics.
+
+    Enabled and hashed as the desired state the stack applied (``fivetran.yaml``) says.
+    """
     account = load_account(SourceSettings.from_mapping(stack.sources()))
+    desired = load_desired(stack.options.desired_config)
     checked = 0
     for conn in account.connectors.values():
         system = conn.catalog_system
         if system.storage not in ("postgres_tenant", "postgres_saas"):
             continue
         dsn = stack.jobs_dsns[conn.tenant] if conn.tenant else stack.saas_dsn
-        for name, cfg in conn.tables.items():
+        for name in conn.tables:
             table = system.table(name)
+            cfg = desired.table(conn.schema, name)
+            assert cfg is not None, f"{conn.schema}.{name} is not in fivetran.yaml"
             if not cfg.enabled:
                 assert not stack.warehouse_query(
                     "select 1 from information_schema.tables where table_schema = ? and table_name = ?",

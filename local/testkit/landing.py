@@ -4,6 +4,11 @@
 service (a process on 127.0.0.1, or in this process), asks it to sync, and reads the sources and
 the warehouse the way tests and benchmarks check them. The builder decides what to start; this
 module is how to drive it once started.
+
+The local Fivetran creates its connections paused with Fivetran's defaults (nothing hashed or
+excluded); each start brings them to the desired state through the production
+``analytics_platform.ingest.connectors`` apply, over HTTP (or the same app in process), before
+anything syncs, so every stack lands what a configured production account lands.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import psycopg
 from standins.fivetran.config import SourceSettings
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from analytics_platform.ingest.connectors.cli import Command, run
 from testkit.warehouse_checksums import connect_read_only
 
 API_KEY = "test-key"
@@ -55,6 +61,9 @@ class FivetranOptions:
         log_path: where the process logs; None means ``<home>/service.log``.
         spawn: starts the command line instead of the builder (a supervisor that owns it).
         ready_timeout_s: how long the process may take to answer.
+        apply_config: apply the desired connector configuration on every start (False leaves
+            the connections as created: paused, nothing hashed or excluded).
+        desired_config: the desired state; None means the repository's ``fivetran.yaml``.
     """
 
     mode: FivetranMode = "process"
@@ -67,6 +76,8 @@ class FivetranOptions:
     log_path: Path | None = None
     spawn: Spawn | None = None
     ready_timeout_s: float = 60.0
+    apply_config: bool = True
+    desired_config: Path | None = None
 
 
 @dataclass
@@ -153,9 +164,60 @@ class Stack:
                 webhook_retry_base=retry_base,
                 autostart=False,
             )
-            return
-        self.proc = self._spawn(self._serve_argv(speed, retry_base))
-        self._wait_ready()
+        else:
+            self.proc = self._spawn(self._serve_argv(speed, retry_base))
+            self._wait_ready()
+        if self.options.apply_config:
+            self._apply_connector_config()
+
+    def api_client(self) -> httpx.Client:
+        """An authenticated client of the REST API root (``.../v1/``), in process or not."""
+        if self.service is None:
+            return httpx.Client(
+                base_url=f"{self.api_url}/", auth=(self.api_key, self.api_secret), timeout=120
+            )
+        from fastapi.testclient import TestClient
+        from standins.fivetran.api import build_app
+
+        client = TestClient(
+            build_app(self.service, self.api_key, self.api_secret),
+            base_url="http://local-fivetran/v1/",
+        )
+        client.auth = (self.api_key, self.api_secret)
+        return client
+
+    def connector_config(self, command: Command, config: Path | None = None) -> tuple[int, str]:
+        """Run the production ``plan``/``apply`` against this service; (status, output).
+
+        Args:
+            command: ``plan`` or ``apply``.
+            config: the desired state; None means the options' (default ``fivetran.yaml``).
+        """
+        lines: list[str] = []
+        with self.api_client() as client:
+            status = run(
+                command,
+                client,
+                secrets=(self.api_key, self.api_secret),
+                config=config or self.options.desired_config,
+                echo=lines.append,
+            )
+        return status, "\n".join(lines)
+
+    def _apply_connector_config(self) -> None:
+        """Bring the connections to the desired state before anything syncs.
+
+        Raises:
+            StackError: apply did not converge (the output is in ``<home>/connector-config.log``).
+        """
+        status, output = self.connector_config("apply")
+        log = self.home / "connector-config.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as out:
+            out.write(output + "\n")
+        if status != 0:
+            self.stop()
+            raise StackError(f"applying the connector configuration failed:\n{output}")
 
     def _serve_argv(self, speed: float, webhook_retry_base: float) -> list[str]:
         """The service's command line, with its sources written to ``<home>/sources.json``."""

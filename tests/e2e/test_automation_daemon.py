@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 import dagster as dg
 import duckdb
@@ -58,6 +59,29 @@ def _update_job(platform: RunningPlatform, tenant: str, job_id: int, priority: s
     assert updated == 1, f"job {job_id} not found in {tenant}"
 
 
+def _builds_since(platform: RunningPlatform, since: float) -> Counter[dg.AssetKey]:
+    """In how many runs each dbt asset materialized since ``since``.
+
+    Runs, not events: a partitioned fact's run reports one materialization per day it changed.
+    """
+    instance = platform.instance()
+    runs: dict[dg.AssetKey, set[str]] = {}
+    for key in platform.built_since(since):
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=1000
+        )
+        runs[key] = {record.run_id for record in result.records}
+    return Counter({key: len(ids) for key, ids in runs.items()})
+
+
+def _partitions_since(platform: RunningPlatform, since: float, key: dg.AssetKey) -> set[str]:
+    """The partitions of ``key`` materialized since ``since``."""
+    result = platform.instance().fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=1000
+    )
+    return {record.partition_key for record in result.records if record.partition_key}
+
+
 def _jobs_asset(tenant: str) -> dg.AssetKey:
     return dg.AssetKey(["fivetran", f"fivetran_postgres_{tenant}", "jobs"])
 
@@ -105,23 +129,27 @@ def test_one_connector_sync_rebuilds_only_its_downstream_with_the_new_data(
         what="the downstream of bu_north's jobs to rebuild",
     )
     running_platform.wait_quiet()
-    built = running_platform.built_since(started)
+    built = _builds_since(running_platform, started)
     assert set(built) == expected, (
         f"extra: {sorted(map(str, set(built) - expected))}; "
         f"missing: {sorted(map(str, expected - set(built)))}"
     )
     assert all(count == 1 for count in built.values()), built
-    # ... in one run, requested by the sync sensor (tables, the facts' partition, reports).
+    # ... in one run, requested by the sync sensor (tables, the facts, reports).
     runs = running_platform.runs_since(started)
     assert [run.tags.get("fieldforce/trigger") for run in runs] == ["sync"], runs
     assert _reported_after(running_platform, started, set()) == reported
     # ... and the mart shows the new data.
     rows = _warehouse(
         running_platform,
-        "select job_priority from core.fct_jobs where job_id = ?",
+        "select job_priority, cast(scheduled_date as varchar) from core.fct_jobs where job_id = ?",
         [NORTH_JOB],
     )
-    assert rows == [("emergency",)]
+    assert [priority for priority, _ in rows] == ["emergency"]
+    # The one job that changed is the one row fct_jobs wrote: its day is the partition the run
+    # reports, not the partition it was launched for.
+    fct_jobs = dg.AssetKey(["marts", "core", "fct_jobs"])
+    assert _partitions_since(running_platform, started, fct_jobs) == {rows[0][1]}
 
 
 def test_two_connectors_landing_together_build_shared_assets_once(
@@ -139,7 +167,7 @@ def test_two_connectors_landing_together_build_shared_assets_once(
         what="the shared downstream of both tenants' jobs to rebuild",
     )
     running_platform.wait_quiet()
-    built = running_platform.built_since(started)
+    built = _builds_since(running_platform, started)
     assert set(built) == expected
     assert {str(key): n for key, n in built.items() if n != 1} == {}
     rows = _warehouse(

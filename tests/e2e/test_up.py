@@ -140,3 +140,113 @@ def test_up_refuses_a_busy_port_in_one_line_and_leaves_nothing(home: Path) -> No
     assert any(f"port 127.0.0.1:{port} is already in use" in line for line in lines), lines
     assert _processes_mentioning(str(home)) == []
     assert not (home / "stack.json").exists()
+
+
+def _up(home: Path, dagster_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            FIELDFORCE,
+            "up",
+            "--home",
+            str(home),
+            "--scale",
+            "0.0003",
+            "--speed",
+            "120",
+            "--dagster-port",
+            str(dagster_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_until_up(home: Path, proc: subprocess.Popen[str], timeout_s: float) -> dict:
+    """The stack file once the receiver is registered (its URL is the last part written)."""
+    _wait_for(home / "stack.json", proc, timeout_s)
+    deadline = time.monotonic() + timeout_s
+    stack: dict = {}
+    while "webhook_url" not in stack:
+        if proc.poll() is not None:
+            raise AssertionError(f"fieldforce up stopped early:\n{proc.communicate()[0]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the webhook receiver was not up in {timeout_s}s: {stack}")
+        time.sleep(0.5)
+        stack = json.loads((home / "stack.json").read_text())
+    return stack
+
+
+def _subscriptions(stack: dict) -> list[dict]:
+    response = httpx.get(
+        f"{stack['fivetran_api_url']}/webhooks",
+        params={"limit": 1000},
+        auth=(stack["fivetran_api_key"], stack["fivetran_api_secret"]),
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["items"]
+
+
+def _leave_time_wait_on(port: int) -> None:
+    """Leave TIME-WAIT sockets on ``port``, as a server closing its connections on Ctrl-C does.
+
+    A listener bound as uvicorn binds (SO_REUSEADDR) closes an accepted connection first,
+    so that connection's end on ``port`` stays in TIME-WAIT after the listener is gone.
+    """
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+    served.close()
+    assert client.recv(1) == b""
+    client.close()
+    with socket.socket() as probe:  # the check that refused a restart sees the port as taken
+        with pytest.raises(OSError):
+            probe.bind(("127.0.0.1", port))
+
+
+def test_up_twice_on_one_home_keeps_one_webhook_and_restarts_at_once(home: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dagster_port = sock.getsockname()[1]
+
+    first = _up(home, dagster_port)
+    try:
+        stack = _wait_until_up(home, first, 600)
+        subscriptions = _subscriptions(stack)
+        assert len(subscriptions) == 1, subscriptions
+        assert subscriptions[0]["url"].startswith(stack["webhook_url"])
+        # A browser's keep-alive connection: the webserver closes it when it stops.
+        browser = httpx.Client(timeout=30)
+        assert browser.get(f"{stack['dagster_url']}/server_info").status_code == 200
+    finally:
+        first.send_signal(signal.SIGINT)
+        output, _ = first.communicate(timeout=120)
+    browser.close()
+    assert first.returncode == 0, output
+    assert "Stopped." in output
+
+    _leave_time_wait_on(dagster_port)
+    restarted = time.monotonic()
+    second = _up(home, dagster_port)
+    try:
+        stack = _wait_until_up(home, second, 600)
+        assert stack["dagster_url"] == f"http://127.0.0.1:{dagster_port}"
+        subscriptions = _subscriptions(stack)
+        assert len(subscriptions) == 1, subscriptions
+        assert subscriptions[0]["url"].startswith(stack["webhook_url"])
+        assert subscriptions[0]["events"] == ["sync_start", "sync_end"]
+        assert subscriptions[0]["active"] is True
+    finally:
+        second.send_signal(signal.SIGINT)
+        output, _ = second.communicate(timeout=120)
+    assert second.returncode == 0, output
+    assert "already in use" not in output
+    assert "Stopped." in output
+    assert time.monotonic() - restarted < 600
+    assert not (home / "stack.json").exists()
+    time.sleep(1)
+    assert _processes_mentioning(str(home)) == []

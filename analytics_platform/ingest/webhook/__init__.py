@@ -18,15 +18,21 @@ Two more duties make the path lossless and economical:
   API for each connector's last sync, so a sync that ended while the receiver was down, or whose
   webhook Fivetran gave up delivering, is still reported.
 
-Run it next to the Dagster webserver: ``python -m analytics_platform.ingest.webhook --port P``
-(:mod:`.cli`). Register its public URL with Fivetran (``POST /v1/webhooks/account`` with events
-``sync_start``/``sync_end`` and the same secret).
+Run it next to the Dagster webserver: ``python -m analytics_platform.ingest.webhook --port P
+--public-url URL`` (:mod:`.cli`). With a public URL the receiver keeps exactly one account
+webhook of its own at that URL while it runs (:mod:`.registration`): it updates the one it
+registered before, deletes its stale ones, leaves everybody else's alone, and removes its own at
+shutdown.
 """
 
 from analytics_platform.ingest.webhook.app import create_app
 from analytics_platform.ingest.webhook.cli import main
 from analytics_platform.ingest.webhook.debounce import Debouncer
 from analytics_platform.ingest.webhook.observer import Event, SyncObserver
+from analytics_platform.ingest.webhook.registration import (
+    RegistrationError,
+    WebhookRegistration,
+)
 from analytics_platform.ingest.webhook.reporting import report
 from analytics_platform.ingest.webhook.signing import SIGNATURE_HEADER, signature, verify
 from analytics_platform.ingest.webhook.sweep import SWEEP_INTERVAL_S, start_sweep
@@ -36,7 +42,9 @@ __all__ = [
     "SWEEP_INTERVAL_S",
     "Debouncer",
     "Event",
+    "RegistrationError",
     "SyncObserver",
+    "WebhookRegistration",
     "create_app",
     "main",
     "report",

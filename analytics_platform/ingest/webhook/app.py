@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +30,7 @@ def create_app(
     observer: SyncObserver,
     reporter: Callable[[Event], None],
     debouncer: Debouncer | None = None,
+    lifespan: Callable[[Any], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     """The receiver's ASGI app; with a ``debouncer`` reports are released by it, not inline.
 
@@ -36,6 +39,7 @@ def create_app(
         observer: measures what each ``sync_end`` changed.
         reporter: delivers one event to Dagster (used when there is no ``debouncer``).
         debouncer: holds and batches the events before delivery.
+        lifespan: runs around serving (the webhook registration, :mod:`.registration`).
 
     Raises:
         ValueError: the secret is empty (every request would be accepted or none).
@@ -80,5 +84,6 @@ def create_app(
         routes=[
             Route("/webhooks/fivetran", fivetran, methods=["POST"]),
             Route("/health", health),
-        ]
+        ],
+        lifespan=lifespan,
     )

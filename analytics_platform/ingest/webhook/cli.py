@@ -1,7 +1,9 @@
 """The receiver's command line: ``python -m analytics_platform.ingest.webhook --port P``.
 
 Settings come from the environment (see ``.env.example``): the Fivetran API key and secret,
-the webhook secret, the warehouse, and the Dagster webserver's URL.
+the webhook secret, the warehouse, and the Dagster webserver's URL. With ``--public-url`` the
+receiver keeps its own Fivetran account webhook while it runs (:mod:`.registration`): one
+subscription, created or updated at start-up, removed at shutdown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from analytics_platform.ingest.observe import fetch_tables_by_connector, with_pl
 from analytics_platform.ingest.webhook.app import create_app
 from analytics_platform.ingest.webhook.debounce import Debouncer
 from analytics_platform.ingest.webhook.observer import SyncObserver
+from analytics_platform.ingest.webhook.registration import WebhookRegistration, lifespan
 from analytics_platform.ingest.webhook.reporting import report
 from analytics_platform.ingest.webhook.sweep import SWEEP_INTERVAL_S, start_sweep
 
@@ -55,6 +58,22 @@ def serve(
     sweep_s: Annotated[
         float, typer.Option("--sweep", help="Seconds between sweeps of the Fivetran API.")
     ] = SWEEP_INTERVAL_S,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="URL at which Fivetran reaches this receiver's /webhooks/fivetran route: the"
+            " receiver registers it as its account webhook at start-up (updating the one it"
+            " registered before, deleting its stale ones) and removes it at shutdown."
+            " Unset: nothing is registered."
+        ),
+    ] = None,
+    receiver_id: Annotated[
+        str,
+        typer.Option(
+            help="Marks this deployment's webhook; deployments sharing a Fivetran account"
+            " need distinct ids."
+        ),
+    ] = "fieldforce",
 ) -> None:
     """Serve the receiver (settings from the environment)."""
     import uvicorn
@@ -78,6 +97,18 @@ def serve(
         dialect,
         connector_details=lambda cid: workspace.get_client().get_connector_details(cid),
     )
+    registration = (
+        WebhookRegistration(
+            api_base_url=settings.fivetran_api_base_url,
+            api_key=require("FIVETRAN_API_KEY"),
+            api_secret=require("FIVETRAN_API_SECRET"),
+            public_url=public_url,
+            webhook_secret=require("FIVETRAN_WEBHOOK_SECRET"),
+            receiver_id=receiver_id,
+        )
+        if public_url
+        else None
+    )
     dagster_url = settings.dagster_ui_url
     debouncer = Debouncer(lambda event: report(dagster_url, event), quiet_s=quiet).start()
     receiver = create_app(
@@ -85,9 +116,12 @@ def serve(
         observer,
         lambda event: report(dagster_url, event),
         debouncer,
+        lifespan(registration) if registration else None,
     )
     start_sweep(observer, workspace, debouncer, sweep_s)
-    uvicorn.run(receiver, host=host, port=port, log_level="warning")
+    # lifespan="on": a failed registration must stop the receiver, not be taken for an app
+    # without lifespan support.
+    uvicorn.run(receiver, host=host, port=port, log_level="warning", lifespan="on")
 
 
 def main(argv: list[str] | None = None) -> None:

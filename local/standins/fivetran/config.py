@@ -1,15 +1,20 @@
-"""Connector configuration: `connectors.yaml` plus where the sources live.
+"""The connections as created: `connectors.yaml` plus where the sources live.
 
-The YAML says *what* each connector syncs (tables, hashed columns, frequency); the sources file
-says *where* the estate is (one DSN per Jobs DB tenant, the SaaS database, the telematics and
-sheets folders). Tenants come from the sources file, so an estate with N tenants gets N Jobs DB
+The YAML says what each connection is when it is created (its source system, destination
+schema, schedule, and which tables Fivetran treats as system tables); the sources file says
+*where* the estate is (one DSN per Jobs DB tenant, the SaaS database, the telematics and sheets
+folders). Tenants come from the sources file, so an estate with N tenants gets N Jobs DB
 connectors without editing the YAML.
+
+What a client configures afterwards through the API (tables excluded, columns hashed or
+blocked, schema-change handling) is runtime state of the service; :func:`with_schema_config`
+lays it over the connection as created to give the configuration a sync runs with.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +71,9 @@ class TableConfig:
     name: str
     enabled: bool = True
     hashed: tuple[str, ...] = ()
-    why: str | None = None
+    blocked: tuple[str, ...] = ()
+    read_only: bool = False
+    """A system table: Fivetran refuses to change its table-level settings."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ def load_account(sources: SourceSettings, path: Path = DEFAULT_CONNECTORS_YAML) 
 
     Raises:
         ValueError: a table name the catalog does not know, a catalog table the YAML forgets,
-            a hashed column that is not a column, or a frequency Fivetran would reject.
+            or a frequency Fivetran would reject.
     """
     raw = yaml.safe_load(path.read_text())
     group = GroupConfig(
@@ -138,12 +145,7 @@ def _connector(spec: dict[str, Any], tenant: str | None) -> ConnectorConfig:
 
     system = catalog.system(spec["system"])
     tables = {
-        name: TableConfig(
-            name=name,
-            enabled=bool((opts or {}).get("enabled", True)),
-            hashed=tuple((opts or {}).get("hashed", ())),
-            why=(opts or {}).get("why"),
-        )
+        name: TableConfig(name=name, read_only=bool((opts or {}).get("read_only", False)))
         for name, opts in spec["tables"].items()
     }
     known = {t.name for t in system.tables}
@@ -152,11 +154,6 @@ def _connector(spec: dict[str, Any], tenant: str | None) -> ConnectorConfig:
             f"connector {spec['id']}: tables {sorted(tables)} must list exactly the catalog's"
             f" {spec['system']} tables {sorted(known)}"
         )
-    for table in tables.values():
-        cols = {c.name for c in system.table(table.name).columns}
-        missing = set(table.hashed) - cols
-        if missing:
-            raise ValueError(f"{spec['id']}.{table.name}: hashed columns {missing} do not exist")
     if spec["sync_frequency"] not in ALLOWED_SYNC_FREQUENCIES:
         raise ValueError(f"{spec['id']}: sync_frequency {spec['sync_frequency']} not allowed")
     return ConnectorConfig(
@@ -171,3 +168,28 @@ def _connector(spec: dict[str, Any], tenant: str | None) -> ConnectorConfig:
         tenant=tenant,
         paused=bool(spec.get("paused", False)),
     )
+
+
+def with_schema_config(conn: ConnectorConfig, schema_config: dict[str, Any]) -> ConnectorConfig:
+    """The connection as a sync runs it: its tables with the client's schema config laid over.
+
+    Args:
+        conn: the connection as created.
+        schema_config: the service's runtime shape, ``{"schema_change_handling": ...,
+            "tables": {table: {"enabled": bool, "columns": {column: {"enabled", "hashed"}}}}}``;
+            tables the catalog does not know (found at the source later) are left to the sync.
+    """
+    tables = dict(conn.tables)
+    for name, settings in (schema_config.get("tables") or {}).items():
+        base = tables.get(name)
+        if base is None:
+            continue
+        columns: dict[str, dict[str, Any]] = settings.get("columns") or {}
+        tables[name] = replace(
+            base,
+            enabled=bool(settings.get("enabled", base.enabled)),
+            hashed=tuple(sorted(c for c, s in columns.items() if s.get("hashed"))),
+            blocked=tuple(sorted(c for c, s in columns.items() if s.get("enabled") is False)),
+        )
+    handling = schema_config.get("schema_change_handling") or conn.schema_change_handling
+    return replace(conn, tables=tables, schema_change_handling=handling)

@@ -1,8 +1,10 @@
 """Schema drift in a PostgreSQL source, made the way a source team makes it.
 
 Not Fivetran: ``/admin/drift`` changes a source table (a column added, dropped or retyped, a
-table added) so that the next sync meets the drift the design's table describes and tests can
-prove how it lands and alerts.
+table added or dropped) so that the next sync meets the drift the design's table describes and
+tests can prove how it lands and alerts. Each case reaches ``fivetran_metadata.log`` the way the
+sync reports it: a ``schema_change`` event per column or new table, a ``table_removed`` note
+while a table in the connector's scope is gone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ def apply_drift(
 
     `action`: `add_column` (column, type, default?), `drop_column` (column),
     `change_type` (column, type: the new type; `using` optional cast expression),
-    `add_table` (table, columns "name type, ..." with a primary key and `updated_at`).
+    `add_table` (table, columns "name type, ..." with a primary key and `updated_at`),
+    `drop_table` (table; the foreign keys other tables hold on it go with it).
     """
     storage = conn.catalog_system.storage
     if storage == "postgres_tenant":
@@ -53,6 +56,8 @@ def apply_drift(
             stmt = sql.SQL("{} using {}").format(stmt, sql.SQL(using))
     elif action == "add_table":
         stmt = sql.SQL("create table {} ({})").format(table, sql.SQL(spec["columns"]))
+    elif action == "drop_table":
+        stmt = sql.SQL("drop table {} cascade").format(table)
     else:
         raise ValueError(f"unknown drift action {action!r}")
     with psycopg.connect(dsn, autocommit=True) as pg:

@@ -1,21 +1,30 @@
-"""Reading a connector's changes from its source, without touching the warehouse.
+"""Reading a PostgreSQL connector's changes from its source, without touching the warehouse.
 
 PostgreSQL sources (Jobs DB tenants and the SaaS schemas) are read in one REPEATABLE READ
 snapshot per sync, so every table of a sync sees the same instant. Rows stream out with
 `COPY (SELECT ...) TO STDOUT (FORMAT csv)` and are parsed by Arrow's CSV reader straight into
 typed columns: no per-row Python objects, which is what keeps an initial sync fast.
 
-The incremental cursor is inclusive (`cursor >= last seen value`): a row committed later with
-the same timestamp as the last synced one is not lost, and the rows read twice are dropped at
-load time because their cursor value did not change.
+The Jobs DB connectors read in commit order, as Fivetran's PostgreSQL connector does: their
+cursor is the previous sync's snapshot, not a column of the rows (:mod:`.commitorder`), because a
+row's own `updated_at` is whatever its writer put there. One row stamped months ahead would move
+a timestamp cursor months ahead and every later change would be skipped while syncs reported
+success; a transaction committing after a later one would land behind the cursor. Hard deletes
+come from the source's delete log (`cdc.deleted_rows`), read by the same snapshot window.
+
+The SaaS connectors keep their systems' modified timestamps (an API has no commit order to
+offer): that cursor is inclusive (`cursor >= last seen value`), so a row committed later with
+the same timestamp as the last synced one is not lost. Rows read twice, by either cursor, are
+dropped at load time because their cursor value did not change.
+
+The file-based connectors' readers live in :mod:`.files`, the batch types in :mod:`.batch`;
+both are re-exported here, the one module the service reads sources through.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -23,59 +32,21 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from standins.fivetran import typemap
+from standins.fivetran import commitorder, typemap
+from standins.fivetran.batch import Column, Extract, SyncError, TableBatch
 from standins.fivetran.config import ConnectorConfig
+from standins.fivetran.files import extract_sheets, extract_telematics
 from standins.sources import catalog
 
-
-class SyncError(Exception):
-    """A sync failed for a reason the connector's log should show verbatim."""
-
-
-@dataclass
-class Column:
-    """One column as the source has it now, with its destination name and type."""
-
-    source: str
-    dest: str
-    source_type: str
-    dest_type: str
-    hashed: bool = False
-
-
-@dataclass
-class TableBatch:
-    """What one table contributes to a sync.
-
-    `mode` is `upsert` (PK merge), `append` (GPS: every delivered row is new) or `replace`
-    (Sheets: the file is the table). `full` marks a complete read of an upsert table, so
-    destination keys absent from it were deleted at the source.
-    """
-
-    source_name: str
-    dest_name: str
-    mode: str
-    columns: list[Column]
-    primary_key: list[str] = field(default_factory=list)
-    cursor_column: str | None = None
-    rows: pa.Table | None = None
-    deleted_keys: pa.Table | None = None
-    full: bool = False
-    files: list[Path] = field(default_factory=list)
-    union_by_name: bool = False
-    new_state: dict[str, Any] = field(default_factory=dict)
-
-    def column(self, source: str) -> Column:
-        """The column with source name `source`."""
-        return next(c for c in self.columns if c.source == source)
-
-
-@dataclass
-class Extract:
-    """Everything read for one sync, plus events to log (tables that vanished, ...)."""
-
-    tables: list[TableBatch]
-    notes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+__all__ = [
+    "Column",
+    "Extract",
+    "SyncError",
+    "TableBatch",
+    "extract_postgres",
+    "extract_sheets",
+    "extract_telematics",
+]
 
 
 def extract_postgres(
@@ -99,6 +70,8 @@ def extract_postgres(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         conn.execute("SET TIME ZONE 'UTC'")
+        # The first read fixes the transaction's snapshot: the one the commit-order cursor keeps.
+        snapshot = commitorder.current(conn) if system.storage == "postgres_tenant" else None
         source_tables = _describe(conn, schema)
         has_cdc = _has_delete_log(conn)
         out = Extract(tables=[])
@@ -142,8 +115,31 @@ def extract_postgres(
             dest_name = catalog.destination_name(name)
             state = states.get(dest_name, {})
             full = (full_tables is not None and dest_name in full_tables) or not state
+            if snapshot is not None:
+                # A state without a snapshot (a timestamp cursor) is read once from scratch;
+                # a table without a cursor column (and so, maybe, no delete capture) always is,
+                # so that its hard deletes are found by the complete read.
+                full = full or commitorder.SNAPSHOT_KEY not in state or cursor_col is None
+                rows, deleted, new_state = _read_commit_order(
+                    conn, schema, name, columns, primary_key, state, snapshot, full, has_cdc
+                )
+                out.tables.append(
+                    TableBatch(
+                        source_name=name,
+                        dest_name=dest_name,
+                        mode="upsert",
+                        columns=columns,
+                        primary_key=primary_key,
+                        cursor_column=cursor_col,
+                        rows=rows,
+                        deleted_keys=deleted,
+                        full=full,
+                        new_state=new_state,
+                    )
+                )
+                continue
             last = None if full else state.get("cursor")
-            rows = _copy_rows(conn, schema, name, columns, cursor_col, last)
+            rows = _copy_rows(conn, schema, name, columns, _since(cursor_col, last))
             new_state = dict(state) if not full else {}
             if cursor_col and rows.num_rows:
                 rows, new_state["cursor"], new_state["boundary_keys"] = _past_boundary(
@@ -151,15 +147,6 @@ def extract_postgres(
                 )
             elif cursor_col and last is not None:
                 new_state["cursor"] = last
-            deleted = None
-            if has_cdc and not full:
-                deleted, del_cursor = _deleted_keys(
-                    conn, schema, name, columns, primary_key, state.get("delete_cursor")
-                )
-                if del_cursor is not None:
-                    new_state["delete_cursor"] = del_cursor
-            elif has_cdc:
-                new_state["delete_cursor"] = _max_delete_time(conn, name)
             new_state["initialized"] = True
             out.tables.append(
                 TableBatch(
@@ -170,13 +157,51 @@ def extract_postgres(
                     primary_key=primary_key,
                     cursor_column=cursor_col,
                     rows=rows,
-                    deleted_keys=deleted,
                     full=full or cursor_col is None,
                     new_state=new_state,
                 )
             )
         conn.rollback()
     return out
+
+
+def _read_commit_order(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    columns: list[Column],
+    primary_key: list[str],
+    state: dict[str, Any],
+    snapshot: commitorder.Snapshot,
+    full: bool,
+    has_cdc: bool,
+) -> tuple[pa.Table, pa.Table | None, dict[str, Any]]:
+    """Rows and deleted keys written since the previous sync's snapshot; the next state.
+
+    The state is the snapshot alone (the load adds its own keys): a timestamp cursor left by
+    an older state goes with that table's re-read.
+    """
+    previous = None if full else commitorder.Snapshot.parse(state[commitorder.SNAPSHOT_KEY])
+    since = None if previous is None else commitorder.written_since(previous, snapshot)
+    rows = _copy_rows(conn, schema, table, columns, since)
+    deleted = None
+    if has_cdc and previous is not None:
+        deleted = _deleted_keys(
+            conn,
+            schema,
+            table,
+            columns,
+            primary_key,
+            commitorder.written_since(previous, snapshot, alias="d"),
+        )
+    return rows, deleted, {commitorder.SNAPSHOT_KEY: snapshot.text, "initialized": True}
+
+
+def _since(cursor_col: str | None, last: str | None) -> sql.Composable | None:
+    """The timestamp cursor's condition (inclusive), or None for a complete read."""
+    if not cursor_col or last is None:
+        return None
+    return sql.SQL("{cur} >= {last}").format(cur=sql.Identifier(cursor_col), last=sql.Literal(last))
 
 
 def _past_boundary(
@@ -289,16 +314,13 @@ def _copy_rows(
     schema: str,
     table: str,
     columns: list[Column],
-    cursor_col: str | None,
-    last: str | None,
+    where: sql.Composable | None,
 ) -> pa.Table:
     query = sql.SQL("select {cols} from {schema}.{table}").format(
         cols=_select_list(columns), schema=sql.Identifier(schema), table=sql.Identifier(table)
     )
-    if cursor_col and last is not None:
-        query = sql.SQL("{q} where {cur} >= {last}").format(
-            q=query, cur=sql.Identifier(cursor_col), last=sql.Literal(last)
-        )
+    if where is not None:
+        query = sql.SQL("{q} where {w}").format(q=query, w=where)
     buf = io.BytesIO()
     with (
         conn.cursor() as cur,
@@ -315,9 +337,12 @@ def _deleted_keys(
     table: str,
     columns: list[Column],
     primary_key: list[str],
-    last: str | None,
-) -> tuple[pa.Table | None, str | None]:
-    """Keys hard-deleted since `last` that are still gone (a re-inserted key is not deleted)."""
+    since: sql.Composable,
+) -> pa.Table | None:
+    """Keys of delete-log rows (`d`) matching `since` that are still gone.
+
+    A re-inserted key is not deleted: its new row version is read like any other.
+    """
     pk_cols = [next(c for c in columns if c.source == k) for k in primary_key]
     key_exprs = []
     for col in pk_cols:
@@ -330,187 +355,24 @@ def _deleted_keys(
         for col, expr in zip(pk_cols, key_exprs, strict=True)
     )
     query = sql.SQL(
-        "select {keys}, (d.deleted_at at time zone 'UTC') as deleted_at"
-        " from cdc.deleted_rows d where d.table_name = {name}"
-        " {since} and not exists (select 1 from {schema}.{table} t where {match})"
+        "select {keys} from cdc.deleted_rows d where d.table_name = {name}"
+        " and {since} and not exists (select 1 from {schema}.{table} t where {match})"
     ).format(
         keys=sql.SQL(", ").join(
             sql.SQL("{e} as {a}").format(e=e, a=sql.Identifier(c.source))
             for c, e in zip(pk_cols, key_exprs, strict=True)
         ),
         name=sql.Literal(table),
-        since=sql.SQL("and d.deleted_at >= {}").format(sql.Literal(last)) if last else sql.SQL(""),
+        since=since,
         schema=sql.Identifier(schema),
         table=sql.Identifier(table),
         match=match,
     )
     rows = conn.execute(query).fetchall()
     if not rows:
-        return None, last
+        return None
     arrays = {
         col.source: pa.array([r[i] for r in rows], type=typemap.arrow_type(col.dest_type))
         for i, col in enumerate(pk_cols)
     }
-    newest = max(r[-1] for r in rows)
-    return pa.table(arrays), _cursor_text(newest)
-
-
-def _max_delete_time(conn: psycopg.Connection, table: str) -> str | None:
-    row = conn.execute(
-        "select max(deleted_at at time zone 'UTC') from cdc.deleted_rows where table_name = %s",
-        (table,),
-    ).fetchone()
-    return _cursor_text(row[0]) if row and row[0] is not None else None
-
-
-_ARROW_TO_SOURCE = {
-    pa.int64(): "bigint",
-    pa.int32(): "integer",
-    pa.int16(): "integer",
-    pa.float64(): "double precision",
-    pa.float32(): "double precision",
-    pa.string(): "text",
-    pa.large_string(): "text",
-    pa.bool_(): "boolean",
-    pa.date32(): "date",
-}
-
-
-def _arrow_source_type(dtype: pa.DataType) -> str:
-    """A PostgreSQL-style type name for an Arrow type (files have no catalog of their own)."""
-    if pa.types.is_timestamp(dtype):
-        return "timestamptz" if dtype.tz else "timestamp"
-    if pa.types.is_decimal(dtype):
-        return f"numeric({dtype.precision},{dtype.scale})"
-    if pa.types.is_time(dtype):
-        return "time"
-    return _ARROW_TO_SOURCE.get(dtype, "text")
-
-
-def _batch_seq(path: Path) -> int:
-    return int(path.stem.split("_")[-1])
-
-
-def extract_telematics(
-    folder: Path,
-    connector: ConnectorConfig,
-    states: dict[str, dict[str, Any]],
-    full_tables: set[str] | None,
-) -> Extract:
-    """New immutable Parquet batches since the last delivered batch sequence number.
-
-    The rows themselves are not read here: the load phase hands the file list to DuckDB.
-    """
-    import pyarrow.parquet as pq
-
-    out = Extract(tables=[])
-    for name, cfg in connector.tables.items():
-        if not cfg.enabled:
-            continue
-        dest_name = catalog.destination_name(name)
-        state = states.get(dest_name, {})
-        full = (full_tables is not None and dest_name in full_tables) or not state
-        last = -1 if full else int(state.get("seq", -1))
-        files = sorted(
-            (p for p in folder.glob("batch_*.parquet") if _batch_seq(p) > last), key=_batch_seq
-        )
-        known = connector.catalog_system.table(name)
-        known_types = {c.name: c.type for c in known.columns}
-        seen: dict[str, str] = {}
-        readable: list[Path] = []
-        schemas: set[str] = set()
-        for path in files:
-            try:
-                schema = pq.read_schema(path)
-            except (OSError, pa.ArrowInvalid):
-                # A batch still being written has no footer yet: deliver it next sync, and
-                # nothing after it, so the sequence cursor never skips a batch.
-                break
-            readable.append(path)
-            schemas.add(schema.to_string(show_schema_metadata=False))
-            for fld in schema:
-                seen.setdefault(fld.name, known_types.get(fld.name) or _arrow_source_type(fld.type))
-        files = readable
-        if not files:
-            seen = dict(known_types)
-        columns = [
-            Column(
-                source=c,
-                dest=catalog.destination_name(c),
-                source_type=t,
-                dest_type=typemap.destination_type(t),
-                hashed=c in cfg.hashed,
-            )
-            for c, t in seen.items()
-        ]
-        new_state: dict[str, Any] = {"initialized": True, "seq": last}
-        if files:
-            new_state["seq"] = _batch_seq(files[-1])
-            new_state["files"] = len(files)
-        out.tables.append(
-            TableBatch(
-                source_name=name,
-                dest_name=dest_name,
-                mode="append",
-                columns=columns,
-                files=files,
-                union_by_name=len(schemas) > 1,
-                full=full,
-                new_state=new_state,
-            )
-        )
-    return out
-
-
-def extract_sheets(folder: Path, connector: ConnectorConfig) -> Extract:
-    """Every enabled sheet, whole: a sheet has no cursor, so each sync replaces the table."""
-    out = Extract(tables=[])
-    for name, cfg in connector.tables.items():
-        if not cfg.enabled:
-            continue
-        path = folder / f"{name}.csv"
-        if not path.exists():
-            out.notes.append(
-                (
-                    "WARNING",
-                    "table_removed",
-                    {"table": catalog.destination_name(name), "message": f"{path.name} missing"},
-                )
-            )
-            continue
-        known = {c.name: c.type for c in connector.catalog_system.table(name).columns}
-        rows = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types={
-                    h: typemap.arrow_type(typemap.destination_type(t)) for h, t in known.items()
-                },
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        columns = []
-        for fld in rows.schema:
-            source_type = known.get(fld.name) or _arrow_source_type(fld.type)
-            columns.append(
-                Column(
-                    source=fld.name,
-                    dest=catalog.destination_name(fld.name),
-                    source_type=source_type,
-                    dest_type=typemap.destination_type(source_type),
-                    hashed=fld.name in cfg.hashed,
-                )
-            )
-        out.tables.append(
-            TableBatch(
-                source_name=name,
-                dest_name=catalog.destination_name(name),
-                mode="replace",
-                columns=columns,
-                rows=rows,
-                full=True,
-                new_state={"initialized": True, "rows": rows.num_rows},
-            )
-        )
-    return out
+    return pa.table(arrays)

@@ -6,7 +6,8 @@ transaction. A failure (or the process dying) before COMMIT leaves the warehouse
 exactly as they were, so the next sync reads the same changes again and nothing is lost.
 
 Merges are set-based: the extracted Arrow batch is registered with DuckDB, trimmed of rows
-whose cursor value did not move (read twice by the inclusive cursor), then applied as
+whose cursor value did not move (read twice: at the inclusive timestamp cursor of a SaaS
+connector, or in the window a Jobs DB snapshot cursor re-reads), then applied as
 delete + insert on the primary key. GPS batches never pass through Python at all: DuckDB reads
 the Parquet files directly into the append.
 """
@@ -25,8 +26,8 @@ from typing import Any
 import duckdb
 
 from standins.fivetran import typemap
+from standins.fivetran.batch import Column, Extract, SyncError, TableBatch
 from standins.fivetran.config import ConnectorConfig
-from standins.fivetran.extract import Column, Extract, SyncError, TableBatch
 
 META = "fivetran_metadata"
 SYNCED = "_fivetran_synced"

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from standins.fivetran import extract as ex
-from standins.fivetran import load
+from standins.fivetran import load, schema_config
 from standins.fivetran.config import (
     DEFAULT_CONNECTORS_YAML,
     AccountConfig,
     ConnectorConfig,
     SourceSettings,
     load_account,
+    with_schema_config,
 )
 from standins.fivetran.drift import apply_drift
 from standins.fivetran.faults import FaultBoard, Faults
@@ -144,6 +145,8 @@ class FivetranService:
             "failures_in_a_row": 0,
             "last_error": None,
             "discovered": {},
+            "schema_config": schema_config.initial(conn),
+            "resync_tables": [],
         }
         if saved:
             runtime.update(saved)
@@ -209,6 +212,45 @@ class FivetranService:
         """Apply an API PATCH (schedule_type, paused, sync_frequency, ...) and persist it."""
         with self._lock:
             self.runtime[connector_id].update(updates)
+        self.save()
+
+    def effective(self, connector_id: str) -> ConnectorConfig:
+        """The connection as a sync runs it: as created, with the client's schema config."""
+        with self._lock:
+            settings = self.runtime[connector_id]["schema_config"]
+            return with_schema_config(self.account.connectors[connector_id], settings)
+
+    def schema_settings(self, connector_id: str) -> dict[str, Any]:
+        """The schema config a client set (see :mod:`.schema_config` for the shape)."""
+        return self.runtime[connector_id]["schema_config"]
+
+    def configure_schema(
+        self,
+        connector_id: str,
+        handling: str | None = None,
+        tables: dict[str, tuple[bool | None, dict[str, dict[str, bool]]]] | None = None,
+    ) -> None:
+        """Record an API schema-config change (already validated) and persist it.
+
+        A column whose hashing changes in a table that has landed is re-read whole by the next
+        sync, so no row keeps the old form; Fivetran re-syncs such a table too.
+
+        Args:
+            connector_id: the connection.
+            handling: the new ``schema_change_handling``, if it changes.
+            tables: per source table, its new ``enabled`` (None: unchanged) and column changes.
+        """
+        with self._lock:
+            runtime = self.runtime[connector_id]
+            settings = runtime["schema_config"]
+            if handling is not None:
+                settings["schema_change_handling"] = handling
+            for table, (enabled, columns) in (tables or {}).items():
+                rehashed = schema_config.set_table(settings, table, enabled, columns)
+                if rehashed and table in runtime.get("discovered", {}):
+                    pending = set(runtime.get("resync_tables") or [])
+                    pending.add(catalog.destination_name(table))
+                    runtime["resync_tables"] = sorted(pending)
         self.save()
 
     # ------------------------------------------------------------------ requests
@@ -322,7 +364,7 @@ class FivetranService:
     def run_sync(self, request: SyncRequest) -> dict[str, Any]:
         """Run one sync end to end on the calling thread; return its history entry."""
         cid = request.connector_id
-        conn = self.account.connectors[cid]
+        conn = self.effective(cid)
         sync_id = uuid.uuid4().hex
         started = _now()
         t0 = time.perf_counter()
@@ -462,8 +504,15 @@ class FivetranService:
         full: set[str] | None = None
         if request.resync:
             full = request.tables or {catalog.destination_name(t) for t in conn.tables}
+        rehashed = set(self.runtime[conn.id].get("resync_tables") or [])
+        if rehashed:
+            full = (full or set()) | rehashed
+        if full is not None:
             states = {k: v for k, v in states.items() if k not in full}
         extract = self._extract(conn, states, full)
+        source_columns = schema_config.apply_to_extract(
+            extract, conn, self.schema_settings(conn.id)
+        )
         # Phase 3: one transaction for data, schema changes, metadata and cursors.
         synced_at = _now().replace(tzinfo=None)
 
@@ -478,6 +527,10 @@ class FivetranService:
         con = load.open_warehouse(self.warehouse)
         try:
             con.execute("begin transaction")
+            landed = load.dest_columns(con, conn.schema)
+            for table in sorted(rehashed & set(landed)):
+                # Re-read whole, the table is written anew: no row keeps its old (un)hashed form.
+                con.execute(f"delete from {load.q(conn.schema)}.{load.q(table)}")
             loader = load.Loader(con, conn, self.account.hash_salt, synced_at, sync_id, after_table)
             stats = loader.apply(extract, states)
             entries: list[tuple[datetime, str, str, dict[str, Any]]] = [
@@ -520,11 +573,10 @@ class FivetranService:
             con.close()
         with self._lock:
             discovered = self.runtime[conn.id].setdefault("discovered", {})
-            for batch in extract.tables:
-                discovered[batch.source_name] = [
-                    [c.source, c.dest, c.hashed, c.source in batch.primary_key]
-                    for c in batch.columns
-                ]
+            discovered.update(source_columns)
+            self.runtime[conn.id]["resync_tables"] = sorted(
+                set(self.runtime[conn.id].get("resync_tables") or []) - rehashed
+            )
         return {t: s.as_dict() for t, s in stats.items()}
 
     def _log_failure(self, cid: str, sync_id: str, started: datetime, message: str) -> None:

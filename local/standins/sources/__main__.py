@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from standins.sources.config import DEFAULT_SCALE, DEFAULT_SEED
+from standins.sources.config import DEFAULT_SCALE, DEFAULT_SEED, DEFAULT_SPEED
 from standins.sources.errors import EstateError
 from standins.sources.estate import Estate, default_home
 
@@ -118,7 +118,7 @@ def advance(ctx: typer.Context, minutes: float) -> None:
 @app.command()
 def stream(
     ctx: typer.Context,
-    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 60.0,
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = DEFAULT_SPEED,
 ) -> None:
     """Advance in real time until interrupted."""
 

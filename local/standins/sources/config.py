@@ -1,13 +1,24 @@
 """The estate's knobs: simulated time, scale-to-volume rules, tenants and their regions.
 
-Everything here is a pure function of (seed, scale, tenants) so that any process can rebuild
-the same picture of the estate from ``estate.json`` alone.
+Everything here is a pure function of (seed, scale, tenants, start) so that any process can
+rebuild the same picture of the estate from ``estate.json`` alone.
+
+Simulated time is measured from the estate's *start*, a UTC midnight chosen when the estate is
+generated (:func:`start_for`) so that its history ends at that moment's real now, and stored in
+``estate.json``. Every draw of the generator and of the change stream is keyed by the seed and
+by time *relative to the start*: one seed gives the same data, shifted in time, whenever it is
+generated (whole days apart; the weekday and daylight saving of the real calendar come with
+the start). The generator's functions read the start of the estate they work on from a context
+(:func:`estate_start`) that :class:`~standins.sources.estate.Estate` sets, rather than each
+carrying it as an argument.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +26,8 @@ from standins.sources import catalog
 from standins.sources.errors import EstateError
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-"""Where simulated time starts; fixed so that the data never depends on the wall clock."""
+"""The reference start: of an estate whose ``estate.json`` records no start, and of generator
+calls made outside any estate (unit tests of the generator's parts)."""
 
 DEFAULT_HISTORY_DAYS = 90
 DEFAULT_SCALE = 0.001
@@ -25,6 +37,13 @@ DEFAULT_SEED = 42
 STEP_MINUTES = 5
 """The change stream applies changes on a fixed 5-minute grid, so any split of ``advance``
 calls yields the same data."""
+
+DEFAULT_SPEED = 1.0
+"""The demo's default pace (simulated seconds per real second): real time. The simulated clock
+then stays on the real calendar that the facts' daily partitions follow (at ``speed`` x it runs
+ahead of it by ``speed - 1`` times the uptime), and the connectors keep their own cadence (the
+Jobs DBs every 15 minutes), so a sync's run is done long before the next sync lands.
+``--speed`` compresses it."""
 
 BOOKING_HORIZON_DAYS = 14
 """Jobs are booked up to two weeks ahead, so the Jobs DB always holds future work."""
@@ -70,6 +89,51 @@ def from_us(micros: int) -> datetime:
 
 EPOCH_US = to_us(EPOCH)
 
+_START_US: ContextVar[int] = ContextVar("estate_start_us", default=EPOCH_US)
+
+
+def start_us() -> int:
+    """The start (microseconds since 1970, UTC) of the estate being generated or advanced."""
+    return _START_US.get()
+
+
+def start() -> datetime:
+    """:func:`start_us` as an aware UTC datetime."""
+    return from_us(start_us())
+
+
+def start_weekday() -> int:
+    """The weekday of the start (Monday = 0), so that weekends fall on real weekends."""
+    return start().weekday()
+
+
+@contextlib.contextmanager
+def estate_start(micros: int) -> Iterator[None]:
+    """Run the block (this thread, this context) for an estate that starts at ``micros``."""
+    if micros % DAY_US:
+        raise EstateError(f"an estate starts at a UTC midnight, not at {from_us(micros)}")
+    token = _START_US.set(micros)
+    try:
+        yield
+    finally:
+        _START_US.reset(token)
+
+
+def grid_floor_us(moment: datetime) -> int:
+    """``moment`` rounded down to the change stream's grid (:data:`STEP_MINUTES`)."""
+    step = STEP_MINUTES * MINUTE_US
+    return to_us(moment) // step * step
+
+
+def start_for(now: datetime, history_days: int) -> int:
+    """The start of an estate generated at ``now`` with ``history_days`` of history.
+
+    The UTC midnight ``history_days`` before ``now``'s day: the history is generated up to
+    ``now``'s midnight and the change stream then runs it on to ``now`` (on its grid), so the
+    estate's clock ends at the real now and local working hours stay where they belong.
+    """
+    return to_us(now) // DAY_US * DAY_US - history_days * DAY_US
+
 
 def validate_scale(scale: object) -> float:
     """Check a scale factor: a number in (0, 1]; 1.0 means the design's full volumes.
@@ -87,7 +151,7 @@ def validate_scale(scale: object) -> float:
         ) from None
     if not math.isfinite(value) or value <= 0 or value > 1:
         raise EstateError(
-            f"scale {scale!r} is out of range: use a value in (0, 1] (1.0 = the SDD volumes)"
+            f"scale {scale!r} is out of range: use a value in (0, 1] (1.0 = the design's volumes)"
         )
     return value
 

@@ -4,7 +4,7 @@ Typical use::
 
     estate = Estate(home, seed=42, scale=0.001)
     estate.start()               # PostgreSQL up (existing data reused)
-    estate.generate(progress)    # initial history (drops and rebuilds)
+    estate.generate(progress)    # initial history up to the real now (drops and rebuilds)
     estate.advance(60)           # one simulated hour of changes
     estate.connection_info()     # DSNs and directories for the sync service
     estate.stop()
@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,8 +29,11 @@ from standins.sources.config import (
     DEFAULT_SCALE,
     DEFAULT_SEED,
     MINUTE_US,
+    estate_start,
     from_us,
+    grid_floor_us,
     resolve_tenants,
+    start_for,
     validate_scale,
     validate_seed,
 )
@@ -178,34 +181,57 @@ class Estate:
 
     # -- data ------------------------------------------------------------------------------
 
-    def generate(self, progress: Progress | None = None) -> generator.Report:
+    def generate(
+        self, progress: Progress | None = None, now: datetime | None = None
+    ) -> generator.Report:
         """Build the initial history (drops any previous estate data in this home).
+
+        The estate starts at the UTC midnight ``history_days`` before ``now``'s day
+        (:func:`~standins.sources.config.start_for`, stored in ``estate.json``); the history is
+        generated up to ``now``'s midnight and the change stream runs it on to ``now``, so the
+        simulated clock ends at ``now`` rounded down to the 5-minute grid. The data is a pure
+        function of the seed and of time since the start: the same seed generated later gives
+        the same data shifted in time.
 
         Args:
             progress: Called as ``progress(stage, done, total)`` after each step.
+            now: The moment the history ends at (default: the real now).
 
         Returns:
             Rows per table and seconds per system.
         """
         cluster = self._require_started()
-        now = generator.history_now_us(self.history_days)
-        state = EstateState(
-            seed=self.seed,
-            scale=self.scale,
-            tenants=list(self.tenants),
-            history_days=self.history_days,
-            clock_us=now,
-            applied_until_us=now,
-            gps_next_seq=0,
-            sheet_revision=0,
-            port=cluster.port,
-        )
-        with self._lock():
+        now = now or datetime.now(UTC)
+        start = start_for(now, self.history_days)
+        with estate_start(start), self._lock():
+            history_end = generator.history_now_us(self.history_days)
+            state = EstateState(
+                seed=self.seed,
+                scale=self.scale,
+                tenants=list(self.tenants),
+                history_days=self.history_days,
+                clock_us=history_end,
+                applied_until_us=history_end,
+                gps_next_seq=0,
+                sheet_revision=0,
+                port=cluster.port,
+                start_us=start,
+            )
             if self.paths.state.exists():
                 self.paths.state.unlink()
             report = generator.generate(cluster, self.paths, state, progress)
             state.generated = True
             state.save(self.paths.state)
+            changes.advance(
+                cluster,
+                self.paths,
+                state,
+                max(history_end, grid_floor_us(now)),
+                save=lambda: state.save(self.paths.state),
+            )
+            state.save(self.paths.state)
+            if progress is not None:
+                progress("changes up to now", 1, 1)
         return report
 
     def advance(self, minutes: float) -> datetime:
@@ -223,9 +249,10 @@ class Estate:
         with self._lock():
             state = self._require_state()
             target = state.clock_us + round(minutes * MINUTE_US)
-            changes.advance(
-                cluster, self.paths, state, target, save=lambda: state.save(self.paths.state)
-            )
+            with estate_start(state.start_us):
+                changes.advance(
+                    cluster, self.paths, state, target, save=lambda: state.save(self.paths.state)
+                )
             state.save(self.paths.state)
             return from_us(state.clock_us)
 
@@ -270,9 +297,16 @@ class Estate:
 
     @property
     def clock(self) -> datetime:
-        """The simulated now (EPOCH plus history if nothing was generated yet)."""
+        """The simulated now (the real now on the 5-minute grid if nothing was generated yet)."""
         state = self._load_state()
-        return from_us(state.clock_us if state else generator.history_now_us(self.history_days))
+        return from_us(state.clock_us if state else grid_floor_us(datetime.now(UTC)))
+
+    @property
+    def time_origin(self) -> datetime:
+        """Where the estate's simulated time starts (a UTC midnight, from ``estate.json``)."""
+        state = self._load_state()
+        now = datetime.now(UTC)
+        return from_us(state.start_us if state else start_for(now, self.history_days))
 
     def jobs_db_dsns(self) -> dict[str, str]:
         """``{tenant: dsn}`` of the Jobs DBs."""
@@ -285,7 +319,8 @@ class Estate:
         Returns:
             ``jobs_db_dsns`` (tenant -> DSN), ``saas_dsn`` (Salesforce, QuickBooks and
             ServiceTitan schemas), ``telematics_dir``, ``sheets_dir``, ``tenants``, ``port``,
-            ``clock`` (ISO UTC) and ``state_path``.
+            ``clock`` and ``start`` (ISO UTC: the data's first day is the start's) and
+            ``state_path``.
         """
         cluster = self._require_started()
         return {
@@ -296,6 +331,7 @@ class Estate:
             "tenants": list(self.tenants),
             "port": cluster.port,
             "clock": self.clock.isoformat(),
+            "start": self.time_origin.isoformat(),
             "state_path": str(self.paths.state),
         }
 

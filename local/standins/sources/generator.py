@@ -1,11 +1,14 @@
 """The initial history of the estate: all six systems, generated and bulk-loaded.
 
-Same (seed, scale, tenants, history days) gives byte-identical data: every random draw comes
-from a stream keyed by the seed and a purpose, never from the wall clock or process state.
+Same (seed, scale, tenants, history days, start) gives byte-identical data: every random draw
+comes from a stream keyed by the seed and a purpose, never from the wall clock or process
+state, and every time is measured from the estate's start (:func:`config.start_us`). The same
+seed with another start gives the same data shifted in time.
 """
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import time
 from collections.abc import Callable
@@ -26,7 +29,7 @@ from standins.sources import (
     telematics,
 )
 from standins.sources.bulkload import connect, copy_table
-from standins.sources.config import DAY_US, EPOCH_US, GPS_HISTORY_DAYS, from_us, volumes
+from standins.sources.config import DAY_US, GPS_HISTORY_DAYS, from_us, start_us, volumes
 from standins.sources.postgres import PostgresCluster
 from standins.sources.rand import stream
 from standins.sources.state import EstateState
@@ -170,8 +173,9 @@ def generate(
     seed, tenants = state.seed, tuple(state.tenants)
     now_us = state.clock_us
     now_iso = from_us(now_us).isoformat()
-    gps_first = int((now_us - GPS_HISTORY_DAYS * DAY_US - EPOCH_US) // telematics.BATCH_US)
-    gps_end = int((now_us - EPOCH_US) // telematics.BATCH_US)
+    origin = start_us()
+    gps_first = int((now_us - GPS_HISTORY_DAYS * DAY_US - origin) // telematics.BATCH_US)
+    gps_end = int((now_us - origin) // telematics.BATCH_US)
     total = len(tenants) + 4 + (gps_end - gps_first)
     done = 0
 
@@ -184,7 +188,11 @@ def generate(
     started = time.perf_counter()
     data: list[TenantData] = []
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs-db") as pool:
-        futures = [pool.submit(_load_tenant, cluster, state, name, now_iso) for name in tenants]
+        # Each task runs in a copy of this context: the pool's threads see the estate's start.
+        futures = [
+            pool.submit(contextvars.copy_context().run, _load_tenant, cluster, state, name, now_iso)
+            for name in tenants
+        ]
         for name, future in zip(tenants, futures, strict=True):
             td, rows = future.result()
             data.append(td)
@@ -194,7 +202,9 @@ def generate(
     report.seconds["jobs_db"] = time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="telematics") as gps_pool:
-        gps_future = gps_pool.submit(_write_gps, state, paths, gps_first, gps_end)
+        gps_future = gps_pool.submit(
+            contextvars.copy_context().run, _write_gps, state, paths, gps_first, gps_end
+        )
         _recreate_database(cluster, SAAS_DB)
         with connect(cluster.dsn(SAAS_DB)) as conn:
             for system in (catalog.SALESFORCE, catalog.QUICKBOOKS, catalog.SERVICETITAN):
@@ -250,12 +260,12 @@ def generate(
     sheets.write(paths.sheets, content)
     report.rows["sheets.regional_targets"] = content.count(b"\n") - 1
     report.seconds["sheets"] = time.perf_counter() - started
-    state.sheet_revision = int((now_us - EPOCH_US) // DAY_US)
+    state.sheet_revision = int((now_us - origin) // DAY_US)
     tick("sheets")
     state.rows = dict(report.rows)
     return report
 
 
 def history_now_us(history_days: int) -> int:
-    """The simulated now right after generation: EPOCH plus the history."""
-    return EPOCH_US + history_days * DAY_US
+    """The end of the generated history: the estate's start plus the history."""
+    return start_us() + history_days * DAY_US

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from standins.sources import arrowcols as ac
 from standins.sources import vocab
-from standins.sources.config import DAY_US, EPOCH_US, MINUTE_US
+from standins.sources.config import DAY_US, MINUTE_US, start_us
 from standins.sources.jobsdb import Customers, Tenant, people
 from standins.sources.rand import choice, stream
 
@@ -119,7 +119,7 @@ def salesforce(seed: int, tenant: Tenant, cust: Customers, now_us: int) -> dict[
     )
     opp_owner = np.repeat(np.arange(n), n_opp)
     k = len(opp_owner)
-    opp_created = np.maximum(acct_created[opp_owner], EPOCH_US - 120 * DAY_US)
+    opp_created = np.maximum(acct_created[opp_owner], start_us() - 120 * DAY_US)
     opp_created = opp_created + (rng.random(k) * np.maximum(now_us - opp_created, 0)).astype(
         np.int64
     )
@@ -158,7 +158,7 @@ def salesforce(seed: int, tenant: Tenant, cust: Customers, now_us: int) -> dict[
     has_case = rng.random(n) < 0.15
     case_owner = np.flatnonzero(has_case)
     c = len(case_owner)
-    case_created = np.maximum(acct_created[case_owner], EPOCH_US)
+    case_created = np.maximum(acct_created[case_owner], start_us())
     case_created = case_created + (rng.random(c) * np.maximum(now_us - case_created, 0)).astype(
         np.int64
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from standins.sources import catalog, vocab
-from standins.sources.config import DAY_US, EPOCH, EPOCH_US, REGION_WEIGHTS, Volumes
+from standins.sources.config import DAY_US, REGION_WEIGHTS, Volumes, start, start_us
 from standins.sources.rand import uniform
 
 AVERAGE_TICKET_CENTS = 60_000
@@ -23,8 +23,9 @@ AVERAGE_TICKET_CENTS = 60_000
 
 
 def _months(now_us: int) -> list[date]:
-    now_day = EPOCH.date().fromordinal(EPOCH.date().toordinal() + (now_us - EPOCH_US) // DAY_US)
-    months, y, m = [], EPOCH.year, EPOCH.month
+    first = start().date()
+    now_day = first.fromordinal(first.toordinal() + (now_us - start_us()) // DAY_US)
+    months, y, m = [], first.year, first.month
     end = (now_day.year * 12 + now_day.month - 1) + 2
     while y * 12 + m - 1 <= end:
         months.append(date(y, m, 1))
@@ -41,7 +42,7 @@ def regional_targets(seed: int, vol: Volumes, tenants: tuple[str, ...], now_us: 
         t: sum(REGION_WEIGHTS[r.region_id] for r in tenant_regions(t, tenants)) for t in tenants
     }
     owner_of = {r.region_id: t for t in tenants for r in tenant_regions(t, tenants)}
-    revision = (now_us - EPOCH_US) // DAY_US
+    revision = (now_us - start_us()) // DAY_US
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.name for c in catalog.SHEETS.table("regional_targets").columns])

@@ -4,7 +4,8 @@ Every fix is a pure function of (seed, technician, day, fix number), so any hour
 batch can be rebuilt on demand. Devices buffer when out of coverage: about 1 % of fixes are
 delivered late (``received_at`` up to three days after ``event_at``) and about 0.5 % are
 delivered twice (same ``event_id``, a later ``received_at``). Batches are hourly by
-``received_at``: ``telematics/batch_<hour since EPOCH:08d>.parquet``, immutable once written.
+``received_at``: ``telematics/batch_<hour since the start:08d>.parquet``, immutable once
+written.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from standins.sources import arrowcols as ac
 from standins.sources import catalog
 from standins.sources.config import (
     DAY_US,
-    EPOCH_US,
     GPS_BATCH_MINUTES,
     HOUR_US,
     LATE_MAX_HOURS,
     US,
+    start_us,
     volumes,
 )
 from standins.sources.jobsdb import Technicians, technicians, tenant_facts
@@ -64,9 +65,14 @@ class Fleet:
     interval_s: int
 
 
-@lru_cache(maxsize=4)
 def fleet(seed: int, scale: float, tenants: tuple[str, ...]) -> Fleet:
     """The estate's devices, rebuilt from the seed (technicians never change after generation)."""
+    return _fleet(seed, scale, tenants, start_us())
+
+
+@lru_cache(maxsize=4)
+def _fleet(seed: int, scale: float, tenants: tuple[str, ...], origin_us: int) -> Fleet:
+    """:func:`fleet` of the estate starting at ``origin_us`` (the current start)."""
     vol = volumes(scale, len(tenants))
     parts = [technicians(seed, tenant_facts(seed, t, tenants), vol)[0] for t in tenants]
     techs = Technicians(
@@ -79,7 +85,7 @@ def fleet(seed: int, scale: float, tenants: tuple[str, ...]) -> Fleet:
 
 
 def batch_path(directory: Path, seq: int) -> Path:
-    """Where batch ``seq`` (hours since EPOCH) lives."""
+    """Where batch ``seq`` (hours since the start) lives."""
     return directory / f"batch_{seq:08d}.parquet"
 
 
@@ -184,11 +190,12 @@ def to_table(seed: int, fl: Fleet, d: dict[str, np.ndarray]) -> pa.Table:
 
 
 def batch(seed: int, fl: Fleet, seq: int) -> pa.Table:
-    """The deliveries received during hour ``seq`` (hours since EPOCH): rebuilt from scratch."""
-    start = EPOCH_US + seq * BATCH_US
+    """The deliveries received during hour ``seq`` (hours since the start): rebuilt anew."""
+    origin = start_us()
+    start = origin + seq * BATCH_US
     end = start + BATCH_US
-    first_day = (start - LATE_MAX_HOURS * HOUR_US) // DAY_US - EPOCH_US // DAY_US - 1
-    last_day = (end - 1) // DAY_US - EPOCH_US // DAY_US
+    first_day = (start - LATE_MAX_HOURS * HOUR_US) // DAY_US - origin // DAY_US - 1
+    last_day = (end - 1) // DAY_US - origin // DAY_US
     parts = []
     for day in range(first_day, last_day + 1):
         key = (seed, id(fl), day)
@@ -233,7 +240,7 @@ def write_history(
                     counts[s] += len(waiting["fix"])
             for chunk in range(0, len(fl.techs.ids), TECH_CHUNK):
                 d = day_deliveries(seed, fl, day, slice(chunk, chunk + TECH_CHUNK))
-                seq = (d["received_at"] - EPOCH_US) // BATCH_US
+                seq = (d["received_at"] - start_us()) // BATCH_US
                 order = np.argsort(seq, kind="stable")
                 seq_sorted = seq[order]
                 bounds = np.flatnonzero(np.diff(seq_sorted)) + 1

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from standins.sources import catalog
-from standins.sources.config import DAY_US, EPOCH, MINUTE_US
+from standins.sources.config import DAY_US, MINUTE_US, from_us, start_us
 from standins.sources.rand import normal, uniform
 
 CANCEL_SHARE = 0.065
@@ -23,15 +23,16 @@ _TZ_FIRST_DAY = -366
 
 
 @cache
-def _offset_table() -> np.ndarray:
-    """UTC offsets in minutes at local noon, per (time zone, day since EPOCH - 366)."""
+def _offset_table(origin_us: int) -> np.ndarray:
+    """UTC offsets in minutes at local noon, per (time zone, day since the start - 366)."""
     from datetime import timedelta
 
+    origin = from_us(origin_us)
     table = np.zeros((len(TIME_ZONES), _TZ_SPAN_DAYS), dtype=np.int64)
     for z, name in enumerate(TIME_ZONES):
         zone = ZoneInfo(name)
         for d in range(_TZ_SPAN_DAYS):
-            noon = EPOCH + timedelta(days=d + _TZ_FIRST_DAY, hours=17)
+            noon = origin + timedelta(days=d + _TZ_FIRST_DAY, hours=17)
             offset = noon.astimezone(zone).utcoffset()
             table[z, d] = int(offset.total_seconds() // 60) if offset is not None else 0
     return table
@@ -44,22 +45,20 @@ def tz_index(names: np.ndarray | list[str]) -> np.ndarray:
 
 
 def utc_offset_minutes(tz_idx: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """UTC offset (minutes, negative in the US) of each zone on each day since EPOCH.
+    """UTC offset (minutes, negative in the US) of each zone on each day since the start.
 
     Taken at local midday, which is right for anything scheduled in working hours: the DST
     switches happen at 2 a.m.
     """
     col = np.clip(np.asarray(day, dtype=np.int64) - _TZ_FIRST_DAY, 0, _TZ_SPAN_DAYS - 1)
-    return _offset_table()[np.asarray(tz_idx, dtype=np.int64), col]
+    return _offset_table(start_us())[np.asarray(tz_idx, dtype=np.int64), col]
 
 
 def local_to_utc_us(tz_idx: np.ndarray, day: np.ndarray, local_minutes: np.ndarray) -> np.ndarray:
-    """UTC microseconds of a local wall-clock time ``local_minutes`` on ``day`` since EPOCH."""
-    from standins.sources.config import EPOCH_US
-
+    """UTC microseconds of a local wall-clock time ``local_minutes`` on ``day`` since the start."""
     day = np.asarray(day, dtype=np.int64)
     utc_min = np.asarray(local_minutes, dtype=np.int64) - utc_offset_minutes(tz_idx, day)
-    return EPOCH_US + day * DAY_US + utc_min * MINUTE_US
+    return start_us() + day * DAY_US + utc_min * MINUTE_US
 
 
 def plan(

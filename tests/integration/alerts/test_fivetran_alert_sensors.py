@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 from dagster_fivetran import load_fivetran_asset_specs
 from standins.fivetran import minisource
 from standins.sources import catalog
@@ -44,6 +45,7 @@ NORTH = "postgres_jobs_bu_north"
 SOUTH = "postgres_jobs_bu_south"
 SERVICETITAN = "servicetitan_ops"
 NORTH_WHERE = "fivetran/fivetran_postgres_bu_north"
+FAILURE_SENSOR = "alerts__fivetran_sync_failure_sensor"
 _ids = itertools.count(1)
 
 
@@ -79,6 +81,12 @@ def fivetran_specs(workspace: ConfigurableFivetranWorkspace) -> list[dg.AssetSpe
     )
 
 
+@pytest.fixture(scope="module")
+def warehouse(fivetran: Stack) -> DuckDBResource:
+    """The warehouse the local Fivetran writes, its Platform Connector log included."""
+    return DuckDBResource(database=str(fivetran.warehouse))
+
+
 def fail_syncs(stack: Stack, connector_id: str, count: int) -> None:
     with stack.client() as client:
         response = client.post(
@@ -109,6 +117,7 @@ def sync_status(stack: Stack, connector_id: str) -> str:
 def test_sync_failures_warn_page_once_and_resolve(
     fivetran: Stack,
     workspace: ConfigurableFivetranWorkspace,
+    warehouse: DuckDBResource,
     fivetran_specs: list[dg.AssetSpec],
     config: AlertingConfig,
     instance: dg.DagsterInstance,
@@ -118,9 +127,9 @@ def test_sync_failures_warn_page_once_and_resolve(
 ) -> None:
     defs = build_alert_defs(fivetran_specs, config=config)
     sensor = Ticker(
-        sensor_of(defs, "alerts__fivetran_sync_failure_sensor"),
+        sensor_of(defs, FAILURE_SENSOR),
         instance,
-        {**notifiers, "fivetran": workspace},
+        {**notifiers, "fivetran": workspace, "warehouse": warehouse},
     )
     page_key = f"fieldforce/fivetran_sync_failure/{NORTH_WHERE}"
 
@@ -173,6 +182,104 @@ def test_sync_failures_warn_page_once_and_resolve(
         assert len(slack_texts(slack_standin)) == 3
         assert len(pager_events(pagerduty_standin)) == 2
         assert all("bu_south" not in text for text in slack_texts(slack_standin))
+    finally:
+        disarm(fivetran, NORTH)
+
+
+@pytest.fixture
+def failure_sensor(
+    workspace: ConfigurableFivetranWorkspace,
+    warehouse: DuckDBResource,
+    fivetran_specs: list[dg.AssetSpec],
+    config: AlertingConfig,
+    instance: dg.DagsterInstance,
+    notifiers: dict[str, Any],
+) -> Ticker:
+    """The failure sensor of a freshly loaded code location, with everything it reads."""
+    return Ticker(
+        sensor_of(build_alert_defs(fivetran_specs, config=config), FAILURE_SENSOR),
+        instance,
+        {**notifiers, "fivetran": workspace, "warehouse": warehouse},
+    )
+
+
+def test_failures_back_to_back_page_once_as_critical(
+    fivetran: Stack,
+    failure_sensor: Ticker,
+    slack_standin: StandIn,
+    pagerduty_standin: StandIn,
+) -> None:
+    """Three failed syncs between two ticks: the sync history counts three, and pages."""
+    sensor = failure_sensor
+    page_key = f"fieldforce/fivetran_sync_failure/{NORTH_WHERE}"
+    sensor.tick()
+    assert slack_texts(slack_standin) == []
+
+    fail_syncs(fivetran, NORTH, 3)
+    try:
+        for _ in range(3):  # forced one after the other, no tick in between
+            assert sync_status(fivetran, NORTH) == "FAILURE"
+        sensor.tick()
+        [critical] = slack_texts(slack_standin)
+        assert critical.startswith(":rotating_light: *CRITICAL*: Fivetran connector")
+        assert "failed 3 syncs in a row" in critical
+        assert pager_events(pagerduty_standin) == [("trigger", page_key)]
+        [incident] = pagerduty_standin.recorded()["incidents"]
+        assert incident["severity"] == "critical"
+        assert incident["custom_details"]["consecutive_failures"] == 3
+
+        sensor.tick()  # once: no re-post, no re-page
+        assert len(slack_texts(slack_standin)) == 1
+        assert pager_events(pagerduty_standin) == [("trigger", page_key)]
+
+        assert sync_status(fivetran, NORTH) == "SUCCESSFUL"
+        sensor.tick()
+        assert pager_events(pagerduty_standin) == [("trigger", page_key), ("resolve", page_key)]
+    finally:
+        disarm(fivetran, NORTH)
+
+
+def test_a_daemon_restart_keeps_counting_the_streak(
+    fivetran: Stack,
+    failure_sensor: Ticker,
+    fivetran_specs: list[dg.AssetSpec],
+    config: AlertingConfig,
+    slack_standin: StandIn,
+    pagerduty_standin: StandIn,
+) -> None:
+    """One failure seen, a restart, two more back to back: three in a row, one page."""
+    sensor = failure_sensor
+    page_key = f"fieldforce/fivetran_sync_failure/{NORTH_WHERE}"
+    sensor.tick()
+    fail_syncs(fivetran, NORTH, 3)
+    try:
+        assert sync_status(fivetran, NORTH) == "FAILURE"
+        sensor.tick()
+        [warning] = slack_texts(slack_standin)
+        assert "failed 1 sync in a row" in warning
+        assert pager_events(pagerduty_standin) == []
+
+        # The daemon restarts: a new code location, the sensor's stored cursor.
+        restarted = Ticker(
+            sensor_of(build_alert_defs(fivetran_specs, config=config), FAILURE_SENSOR),
+            sensor.instance,
+            sensor.resources,
+            cursor=sensor.cursor,
+        )
+        assert sync_status(fivetran, NORTH) == "FAILURE"
+        assert sync_status(fivetran, NORTH) == "FAILURE"
+        restarted.tick()
+        texts = slack_texts(slack_standin)
+        assert len(texts) == 2
+        assert texts[1].startswith(":rotating_light: *CRITICAL*")
+        assert "failed 3 syncs in a row" in texts[1]
+        assert pager_events(pagerduty_standin) == [("trigger", page_key)]
+        restarted.tick()
+        assert pager_events(pagerduty_standin) == [("trigger", page_key)]
+
+        assert sync_status(fivetran, NORTH) == "SUCCESSFUL"
+        restarted.tick()
+        assert pager_events(pagerduty_standin) == [("trigger", page_key), ("resolve", page_key)]
     finally:
         disarm(fivetran, NORTH)
 

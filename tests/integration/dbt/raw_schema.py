@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-import yaml
 from standins.sources import catalog
+
+from analytics_platform.ingest.connectors.desired import load_desired
 
 Row = dict[str, Any]
 Tables = dict[tuple[str, str], list[Row]]
@@ -61,18 +61,21 @@ METADATA_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 TENANTS = ("bu_north", "bu_south")
-CONNECTORS_YAML = Path(catalog.__file__).resolve().parents[1] / "fivetran" / "connectors.yaml"
 
 
 def disabled_tables() -> set[tuple[str, str]]:
-    """(system, source table) pairs the local Fivetran never lands (``enabled: false``)."""
-    config = yaml.safe_load(CONNECTORS_YAML.read_text())
-    return {
-        (connector["system"], name)
-        for connector in config["connectors"]
-        for name, settings in (connector.get("tables") or {}).items()
-        if settings and settings.get("enabled") is False
-    }
+    """(system, source table) pairs the sync never lands (``enabled: false`` in fivetran.yaml)."""
+    desired = load_desired()
+    disabled = set()
+    for system in catalog.SYSTEMS:
+        schema = catalog.landing_schema(
+            system.name, TENANTS[0] if system.name == "jobs_db" else None
+        )
+        for table in system.tables:
+            spec = desired.table(schema, table.name)
+            if spec is not None and not spec.enabled:
+                disabled.add((system.name, table.name))
+    return disabled
 
 
 def warehouse_type(pg_type: str) -> str:

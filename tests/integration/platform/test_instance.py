@@ -25,15 +25,15 @@ def dagster_home() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _policy(config: dict) -> tuple:
-    return (config["run_coordinator"], config["run_retries"], config["sensors"])
-
-
-def test_production_variant_keeps_the_local_run_policy() -> None:
+def test_production_variant_differs_only_where_the_warehouse_does() -> None:
     local, prod = yaml.safe_load(LOCAL.read_text()), yaml.safe_load(PROD.read_text())
-    assert _policy(local) == _policy(prod)
-    limits = prod["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert (local["run_retries"], local["sensors"]) == (prod["run_retries"], prod["sensors"])
+    # The embedded DuckDB warehouse has one writer: locally dbt runs go one at a time ...
+    limits = local["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert {"key": "fieldforce/warehouse", "value": "dbt", "limit": 1} in limits
+    # ... Snowflake does not: production runs overlap, bounded by concurrency pools.
+    assert "tag_concurrency_limits" not in prod["run_coordinator"]["config"]
+    assert prod["concurrency"]["pools"]["granularity"] == "run"
     # Production secrets come from the environment, never from the file.
     db = prod["storage"]["postgres"]["postgres_db"]
     assert all(set(value) == {"env"} for name, value in db.items() if name != "scheme"), db

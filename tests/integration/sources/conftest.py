@@ -4,6 +4,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from standins.sources.estate import Estate
 
 SCALE = 0.0004
 ADVANCE_MINUTES = 6 * 60
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
+"""When the shared estates are generated: pinned, so that their figures are reproducible (the
+estate then starts at the reference start, 2026-01-01, 90 days before)."""
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +47,7 @@ def generated(base_dir: Path) -> Iterator[Generated]:
     estate.start()
     try:
         progress: list[tuple[str, int, int]] = []
-        estate.generate(lambda stage, done, total: progress.append((stage, done, total)))
+        estate.generate(lambda stage, done, total: progress.append((stage, done, total)), now=NOW)
         assert progress[-1][1] == progress[-1][2]
         initial = estate.checksums()
         truth = estate.ground_truth()

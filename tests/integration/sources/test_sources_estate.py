@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from standins.sources import catalog
 from standins.sources.bulkload import connect
-from standins.sources.config import EPOCH_US, HOUR_US, from_us
+from standins.sources.config import HOUR_US, from_us, to_us
 from standins.sources.errors import EstateError
 from standins.sources.estate import Estate
 
-from tests.integration.sources.conftest import ADVANCE_MINUTES, SCALE, Generated
+from tests.integration.sources.conftest import ADVANCE_MINUTES, NOW, SCALE, Generated
 
 
 def rows(dsn: str, sql: str, *params: object) -> list[tuple]:
@@ -74,7 +74,7 @@ def test_every_catalog_table_exists_and_has_rows(info: dict) -> None:
 def twin(base_dir: Path, generated: Generated) -> dict:
     """A second estate with the same seed, advanced in uneven chunks to the same clock."""
     with Estate(base_dir / "twin", seed=42, scale=SCALE) as estate:
-        estate.generate()
+        estate.generate(now=NOW)
         initial = estate.checksums()
         for minutes in (7, 50, 3, 100, 200):
             estate.advance(minutes)
@@ -93,7 +93,7 @@ def test_change_stream_is_seeded_by_clock_position(generated: Generated, twin: d
 
 def test_different_seed_gives_different_data(base_dir: Path, generated: Generated) -> None:
     with Estate(base_dir / "other", seed=7, scale=SCALE) as estate:
-        estate.generate()
+        estate.generate(now=NOW)
         other = estate.checksums()
     differing = [k for k in other if other[k] != generated.checksums_initial[k]]
     assert len(differing) >= len(other) - 3  # empty capture logs are equal
@@ -357,10 +357,11 @@ def test_gps_batches_written_by_the_stream_hold_late_and_duplicate_deliveries(
     generated: Generated, info: dict
 ) -> None:
     files = sorted(Path(info["telematics_dir"]).glob("batch_*.parquet"))
+    origin = to_us(generated.estate.time_origin)  # batches are numbered by hours since it
     new = [
         f
         for f in files
-        if EPOCH_US + int(f.stem.split("_")[1]) * HOUR_US >= generated.clock_initial_us
+        if origin + int(f.stem.split("_")[1]) * HOUR_US >= generated.clock_initial_us
     ]
     assert len(new) == ADVANCE_MINUTES // 60
     table = pq.read_table(files)
@@ -477,7 +478,7 @@ def test_other_processes_share_a_running_estate_and_orphans_get_stopped(base_dir
     home = base_dir / "shared"
     cli = [sys.executable, "-m", "standins.sources", "--home", str(home)]
     with Estate(home, seed=1, scale=SCALE, tenants=1) as estate:
-        estate.generate()
+        estate.generate(now=NOW)
         out = subprocess.run([*cli, "advance", "10"], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "2026-04-01T00:10:00+00:00"
         assert estate.cluster is not None and estate.cluster.is_running(), (

@@ -55,6 +55,15 @@ MATRIX = [
     ("raw_row_count_anomaly", 0.2, None),
     ("raw_row_count_anomaly", 0.8, "warning"),
     ("raw_row_count_anomaly", 50.0, "warning"),
+    # Raw-vs-source drift: 2 sync windows in a row warn, 4 page.
+    ("raw_source_drift", 1, None),
+    ("raw_source_drift", 2, "warning"),
+    ("raw_source_drift", 4, "critical"),
+    # Schema drift: every scenario reaches Slack; an error that breaks a mart pages.
+    ("schema_drift", "info", "warning"),
+    ("schema_drift", "warning", "warning"),
+    ("schema_drift", "error", "warning"),
+    ("schema_drift", "breaking", "critical"),
     # Snowflake credit usage: > 80 % warns, > 95 % critical.
     ("snowflake_credit_usage", 80, None),
     ("snowflake_credit_usage", 81, "warning"),

@@ -1,6 +1,7 @@
 """Automation conditions over simulated time (DagsterInstance.ephemeral + evaluate)."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -271,3 +272,58 @@ def test_a_change_through_a_partitioned_fact_builds_every_asset_once_in_order() 
     dg.materialize([report_asset], instance=instance)
     assert tick() == set()
     assert tick() == set()
+
+
+def test_a_partitioned_fact_whose_build_changed_no_day_is_not_requested_again() -> None:
+    """A fact reports the days its build changed, so its latest partition may stay missing.
+
+    The first-build clause then asks for that partition once, not on every tick (a run loop),
+    and asks again when a new day turns into the latest partition.
+    """
+    daily = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
+    fact = dg.AssetKey(["marts", "core", "fct_daily"])
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                fact,
+                deps=[SOURCE],
+                partitions_def=daily,
+                skippable=True,
+                automation_condition=table_condition(
+                    dg.AssetSelection.assets(fact), is_partitioned=True
+                ),
+            )
+        ],
+        can_subset=True,
+    )
+    def fact_asset() -> Iterator[dg.AssetMaterialization]:
+        yield from ()  # a build that changed no row: nothing to report
+
+    defs = dg.Definitions(assets=[dg.AssetSpec(SOURCE), fact_asset])
+    instance = dg.DagsterInstance.ephemeral()
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now)
+    assert result.get_num_requested(fact) == 0  # its source is missing: wait
+    instance.report_runless_asset_event(dg.AssetMaterialization(SOURCE))
+    requested = []
+    for minute in range(1, 5):
+        result = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            cursor=result.cursor,
+            evaluation_time=now + dt.timedelta(minutes=minute),
+        )
+        if result.get_num_requested(fact):
+            requested.append(result.get_requested_partitions(fact))
+            dg.materialize([fact_asset], instance=instance, partition_key="2026-02-28")
+    assert requested == [{"2026-02-28"}]
+    assert instance.get_latest_materialization_event(fact) is None
+
+    result = dg.evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        cursor=result.cursor,
+        evaluation_time=now + dt.timedelta(days=1),
+    )
+    assert result.get_requested_partitions(fact) == {"2026-03-01"}

@@ -12,6 +12,7 @@ from standins.fivetran.config import SourceSettings, load_account
 from standins.fivetran.webhooks import sign
 from standins.sources import catalog
 
+from analytics_platform.ingest.connectors.desired import load_desired
 from analytics_platform.ingest.fivetran import (
     FIVETRAN_API_BASE_URL,
     ConfigurableFivetranClient,
@@ -78,16 +79,20 @@ def test_connectors_yaml_matches_the_catalog() -> None:
         "telematics": 60,
         "sheets": 1440,
     }
+    # What lands (hashed, excluded) is the desired state the platform applies: fivetran.yaml.
+    desired = load_desired()
     for conn in account.connectors.values():
         assert conn.schema == catalog.landing_schema(conn.system, conn.tenant)
-        for name, cfg in conn.tables.items():
+        for name in conn.tables:
+            cfg = desired.table(conn.schema, name)
+            assert cfg is not None, f"{conn.schema}.{name}"
             pii = {c.name for c in conn.catalog_system.table(name).columns if c.pii}
             assert set(cfg.hashed) == pii, f"{conn.id}.{name}"
     excluded = {
         (c.system, t)
         for c in account.connectors.values()
-        for t, cfg in c.tables.items()
-        if not cfg.enabled
+        for t in c.tables
+        if not desired.table(c.schema, t).enabled  # type: ignore[union-attr]
     }
     assert excluded == {("salesforce", "Case")}
 

@@ -47,3 +47,48 @@ def test_scale_one_means_full_volumes() -> None:
 
 def test_microsecond_round_trip() -> None:
     assert config.to_us(config.from_us(1_767_225_600_123_457)) == 1_767_225_600_123_457
+
+
+def test_scale_errors_name_the_design_not_a_document() -> None:
+    with pytest.raises(EstateError, match="the design's volumes"):
+        config.validate_scale(2)
+
+
+def test_an_estate_starts_at_the_midnight_its_history_needs_to_end_now() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 7, 1, 23, 45, tzinfo=UTC)
+    start = config.from_us(config.start_for(now, 90))
+    assert start == datetime(2026, 9, 8, tzinfo=UTC)
+    assert now - start < timedelta(days=91)
+    assert config.from_us(config.grid_floor_us(now)) == datetime(2026, 12, 7, 1, 20, tzinfo=UTC)
+
+
+def test_the_start_is_the_estates_for_the_block_only() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+    from datetime import UTC, datetime
+
+    summer = config.to_us(datetime(2026, 6, 1, tzinfo=UTC))
+    assert config.start_us() == config.EPOCH_US  # outside any estate: the reference start
+    with config.estate_start(summer):
+        assert config.start() == datetime(2026, 6, 1, tzinfo=UTC)
+        assert config.start_weekday() == 0  # a Monday
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(copy_context().run, config.start_us).result() == summer
+    assert config.start_us() == config.EPOCH_US
+    with pytest.raises(EstateError, match="midnight"), config.estate_start(summer + 1):
+        pass
+
+
+def test_local_times_follow_the_real_calendar_of_the_start() -> None:
+    import numpy as np
+    from standins.sources import timeline
+
+    new_york = timeline.tz_index(["America/New_York"])
+    with config.estate_start(config.EPOCH_US):  # January: standard time
+        winter = timeline.utc_offset_minutes(new_york, np.array([0]))
+    june = config.to_us(config.from_us(config.EPOCH_US).replace(month=6))
+    with config.estate_start(june):  # June: daylight saving time
+        summer = timeline.utc_offset_minutes(new_york, np.array([0]))
+    assert (int(winter[0]), int(summer[0])) == (-300, -240)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, field_validator
 
 from standins.fivetran.config import ALLOWED_SYNC_FREQUENCIES
+from standins.fivetran.schema_config import SCHEMA_CHANGE_HANDLING
 from standins.fivetran.webhooks import EVENTS
 
 
@@ -59,6 +60,87 @@ class ConnectorUpdate(BaseModel):
             raise ValueError(message) from None
         if not 0 <= hour <= 23:
             raise ValueError(message)
+        return value
+
+
+def _optional_bool(name: str) -> Any:
+    def check(value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be a boolean")
+        return value
+
+    return BeforeValidator(check)
+
+
+class ColumnConfigUpdate(BaseModel):
+    """`PATCH .../schemas/{schema}/tables/{table}/columns/{column}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: Annotated[bool | None, _optional_bool("enabled")] = Field(
+        None, description="false blocks the column (never synced)"
+    )
+    hashed: Annotated[bool | None, _optional_bool("hashed")] = Field(
+        None, description="land the column as the destination's salted SHA-256"
+    )
+    is_primary_key: Annotated[bool | None, _optional_bool("is_primary_key")] = Field(
+        None, description="accepted for file connectors; must match the source here"
+    )
+
+    def changes(self) -> dict[str, bool]:
+        """The settings this body changes (``is_primary_key`` is not one here)."""
+        return self.model_dump(exclude_unset=True, exclude={"is_primary_key"})
+
+
+class TableConfigUpdate(BaseModel):
+    """`PATCH .../schemas/{schema}/tables/{table}`: the table and any of its columns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: Annotated[bool | None, _optional_bool("enabled")] = Field(
+        None, description="false excludes the table"
+    )
+    sync_mode: str | None = Field(None, description="`SOFT_DELETE` (the only mode here)")
+    columns: dict[str, ColumnConfigUpdate] = Field(default_factory=dict)
+
+    @field_validator("sync_mode", mode="before")
+    @classmethod
+    def _sync_mode(cls, value: Any) -> Any:
+        if value != "SOFT_DELETE":
+            raise ValueError("sync_mode must be 'SOFT_DELETE' for this connection")
+        return value
+
+    def touches_table(self) -> bool:
+        """Whether table-level settings change (refused for a system table)."""
+        return bool({"enabled", "sync_mode"} & self.model_fields_set)
+
+
+class SchemaUpdate(BaseModel):
+    """One source schema of `PATCH /v1/connections/{id}/schemas`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: Annotated[bool | None, _optional_bool("enabled")] = None
+    tables: dict[str, TableConfigUpdate] = Field(default_factory=dict)
+
+
+class SchemaConfigUpdate(BaseModel):
+    """`PATCH /v1/connections/{id}/schemas`: schema-change handling and any schema below."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_change_handling: str | None = Field(
+        None, description="`ALLOW_ALL`, `ALLOW_COLUMNS` or `BLOCK_ALL`"
+    )
+    schemas: dict[str, SchemaUpdate] = Field(default_factory=dict)
+
+    @field_validator("schema_change_handling", mode="before")
+    @classmethod
+    def _handling(cls, value: Any) -> Any:
+        if value not in SCHEMA_CHANGE_HANDLING:
+            raise ValueError(
+                f"schema_change_handling must be one of {list(SCHEMA_CHANGE_HANDLING)}"
+            )
         return value
 
 
@@ -207,7 +289,9 @@ class DriftSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    action: str = Field(description="`add_column`, `drop_column`, `change_type` or `add_table`")
+    action: str = Field(
+        description="`add_column`, `drop_column`, `change_type`, `add_table` or `drop_table`"
+    )
     table: str
     column: str | None = None
     type: str | None = Field(None, description="the column's (new) SQL type")

@@ -75,30 +75,31 @@ def connector_view(service: FivetranService, cid: str) -> dict[str, Any]:
 
 
 def schema_config(service: FivetranService, cid: str) -> dict[str, Any]:
-    """The connection's schema config: configured tables plus any the source grew."""
-    conn = service.connector(cid)
+    """The connection's schema config: its tables as configured, plus any the source grew.
+
+    Every known column is listed (with its settings), so a client reads one table's columns
+    without a second call; system tables and primary-key columns say their ``enabled`` cannot
+    change, in Fivetran's ``enabled_patch_settings`` shape.
+    """
+    conn = service.effective(cid)
+    settings = service.schema_settings(cid)
     discovered = service.runtime[cid].get("discovered", {})
+    set_tables: dict[str, Any] = settings.get("tables") or {}
     tables: dict[str, Any] = {}
     for name, cfg in conn.tables.items():
         known = conn.catalog_system.table(name)
-        found = discovered.get(name)
-        cols = (
-            found
-            if found
-            else [
-                [
-                    c.name,
-                    catalog.destination_name(c.name),
-                    c.name in cfg.hashed,
-                    c.name in known.primary_key,
-                ]
-                for c in known.columns
-            ]
+        cols = discovered.get(name) or [
+            [c.name, catalog.destination_name(c.name), False, c.name in known.primary_key]
+            for c in known.columns
+        ]
+        tables[name] = _table_view(
+            name, cfg.enabled, cols, set_tables.get(name, {}).get("columns") or {}, cfg.read_only
         )
-        tables[name] = _table_view(name, cfg.enabled, cols)
     for name, cols in discovered.items():
         if name not in tables:
-            tables[name] = _table_view(name, True, cols)
+            entry = set_tables.get(name, {})
+            enabled = entry.get("enabled", conn.schema_change_handling == "ALLOW_ALL")
+            tables[name] = _table_view(name, bool(enabled), cols, entry.get("columns") or {})
     return {
         "enable_new_by_default": conn.schema_change_handling == "ALLOW_ALL",
         "schema_change_handling": conn.schema_change_handling,
@@ -112,21 +113,39 @@ def schema_config(service: FivetranService, cid: str) -> dict[str, Any]:
     }
 
 
-def _table_view(name: str, enabled: bool, cols: list[list[Any]]) -> dict[str, Any]:
-    """One table of a schema config; `cols` are [source, destination, hashed, primary key]."""
+def _patch_settings(allowed: bool, reason_code: str) -> dict[str, Any]:
+    return {"allowed": True} if allowed else {"allowed": False, "reason_code": reason_code}
+
+
+def _table_view(
+    name: str,
+    enabled: bool,
+    cols: list[list[Any]],
+    settings: dict[str, dict[str, Any]],
+    read_only: bool = False,
+) -> dict[str, Any]:
+    """One table of a schema config.
+
+    Args:
+        name: the source table.
+        enabled: whether it syncs.
+        cols: [source, destination, hashed, primary key] per column the source has.
+        settings: what a client set per column (``enabled``, ``hashed``).
+        read_only: a system table, whose table-level settings cannot change.
+    """
     return {
         "name_in_destination": catalog.destination_name(name),
         "enabled": enabled,
         "sync_mode": "SOFT_DELETE",
         "supports_columns_config": True,
-        "enabled_patch_settings": {"allowed": True},
+        "enabled_patch_settings": _patch_settings(not read_only, "SYSTEM_TABLE"),
         "columns": {
             src: {
                 "name_in_destination": dest,
-                "enabled": True,
-                "hashed": bool(hashed),
+                "enabled": bool(settings.get(src, {}).get("enabled", True)),
+                "hashed": bool(settings.get(src, {}).get("hashed", hashed)),
                 "is_primary_key": bool(pk),
-                "enabled_patch_settings": {"allowed": not pk},
+                "enabled_patch_settings": _patch_settings(not pk, "SYSTEM_COLUMN"),
             }
             for src, dest, hashed, pk in cols
         },

@@ -41,7 +41,7 @@ from standins.sources.changes import (
     telematics,
 )
 from standins.sources.changes.common import STEP_US, Effects, Static, statics, ts
-from standins.sources.config import EPOCH_US, volumes
+from standins.sources.config import start_us, volumes
 from standins.sources.generator import SAAS_DB, Paths, jobs_db_name
 from standins.sources.postgres import PostgresCluster
 from standins.sources.rand import stream
@@ -87,7 +87,7 @@ def apply_step(
     """
     seed, tenants = state.seed, tuple(state.tenants)
     vol = volumes(state.scale, len(tenants))
-    step_no = (t0 - EPOCH_US) // STEP_US
+    step_no = (t0 - start_us()) // STEP_US
     st = statics(seed, state.scale, tenants)
     with connect(cluster.dsn(SAAS_DB)) as saas:
         for name in tenants:

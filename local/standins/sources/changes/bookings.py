@@ -18,7 +18,7 @@ from standins.sources.changes.common import (
     event_rate,
     next_id,
 )
-from standins.sources.config import DAY_US, EPOCH_US, HOUR_US, Volumes
+from standins.sources.config import DAY_US, HOUR_US, Volumes, start_us
 from standins.sources.rand import choice
 from standins.sources.state import EstateState
 from standins.sources.timeline import fate, local_to_utc_us, plan
@@ -52,7 +52,7 @@ def book_jobs(
     if n == 0:
         return
     tenant, techs = st.tenant, st.techs
-    today = (t0 - EPOCH_US) // DAY_US
+    today = (t0 - start_us()) // DAY_US
     max_cust = counter(
         state, f"{tenant.name}.customers", conn, "select max(customer_id) from public.customers"
     )

@@ -10,7 +10,7 @@ import numpy as np
 import psycopg
 
 from standins.sources import jobsdb
-from standins.sources.config import DAY_US, MINUTE_US, STEP_MINUTES, from_us, volumes
+from standins.sources.config import DAY_US, MINUTE_US, STEP_MINUTES, from_us, start_us, volumes
 from standins.sources.state import EstateState
 
 STEP_US = STEP_MINUTES * MINUTE_US
@@ -29,9 +29,16 @@ class Static:
     techs: jobsdb.Technicians
 
 
-@lru_cache(maxsize=4)
 def statics(seed: int, scale: float, tenants: tuple[str, ...]) -> dict[str, Static]:
-    """Service catalogs and technicians of every tenant (cached per process)."""
+    """Service catalogs and technicians of every tenant (cached per process and start)."""
+    return _statics(seed, scale, tenants, start_us())
+
+
+@lru_cache(maxsize=4)
+def _statics(
+    seed: int, scale: float, tenants: tuple[str, ...], origin_us: int
+) -> dict[str, Static]:
+    """:func:`statics` of the estate starting at ``origin_us`` (the current start)."""
     vol = volumes(scale, len(tenants))
     out = {}
     for name in tenants:

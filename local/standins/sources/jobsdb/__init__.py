@@ -28,7 +28,6 @@ from standins.sources.jobsdb.board import (
     soft_delete_customers,
 )
 from standins.sources.jobsdb.population import (
-    EPOCH_WEEKDAY,
     OFF_DAY_PATTERNS,
     OFF_DAY_WEIGHTS,
     SHIFT_START_WEIGHTS,
@@ -52,7 +51,6 @@ from standins.sources.jobsdb.tenant import (
 __all__ = [
     "CATEGORIES",
     "DISCOUNT",
-    "EPOCH_WEEKDAY",
     "FEE",
     "LABOR",
     "OFF_DAY_PATTERNS",

@@ -72,7 +72,7 @@ def jobs(
     history_days: int,
     now_us: int,
 ) -> Jobs:
-    """Jobs of every technician-day from EPOCH to two weeks past ``now`` that are booked by now."""
+    """Jobs of every technician-day from the start to two weeks past ``now`` booked by now."""
     rng = stream(seed, tenant.index, "jobs")
     n_days = history_days + BOOKING_HORIZON_DAYS
     tech_rows, days = np.meshgrid(np.arange(len(techs.ids)), np.arange(n_days), indexing="ij")

@@ -9,7 +9,14 @@ import pyarrow as pa
 
 from standins.sources import arrowcols as ac
 from standins.sources import catalog, vocab
-from standins.sources.config import DAY_US, EPOCH_US, HOUR_US, REGION_WEIGHTS, Volumes
+from standins.sources.config import (
+    DAY_US,
+    HOUR_US,
+    REGION_WEIGHTS,
+    Volumes,
+    start_us,
+    start_weekday,
+)
 from standins.sources.jobsdb.tenant import Tenant
 from standins.sources.rand import choice, stream
 from standins.sources.timeline import tz_index
@@ -18,7 +25,6 @@ SHIFT_STARTS_MIN = np.array([6 * 60, 7 * 60, 8 * 60, 9 * 60, 10 * 60])
 SHIFT_START_WEIGHTS = [0.1, 0.3, 0.35, 0.2, 0.05]
 OFF_DAY_PATTERNS = np.array([[5, 6], [6, 0], [4, 5]])  # weekday numbers, Monday = 0
 OFF_DAY_WEIGHTS = [0.7, 0.15, 0.15]
-EPOCH_WEEKDAY = 3  # 2026-01-01 is a Thursday
 
 
 @dataclass
@@ -31,11 +37,11 @@ class Technicians:
     shift_start_min: np.ndarray
     shift_len_min: np.ndarray
     off_days: np.ndarray  # (n, 2) weekdays off
-    hire_day: np.ndarray  # days since EPOCH (negative: hired before)
+    hire_day: np.ndarray  # days since the start (negative: hired before)
 
     def works(self, day: np.ndarray, tech: np.ndarray) -> np.ndarray:
-        """Whether technician rows ``tech`` work on ``day`` (days since EPOCH)."""
-        weekday = (EPOCH_WEEKDAY + np.asarray(day)) % 7
+        """Whether technician rows ``tech`` work on ``day`` (days since the start)."""
+        weekday = (start_weekday() + np.asarray(day)) % 7
         off = (self.off_days[tech, 0] == weekday) | (self.off_days[tech, 1] == weekday)
         return ~off & (self.hire_day[tech] <= day)
 
@@ -77,7 +83,7 @@ def technicians(seed: int, tenant: Tenant, vol: Volumes) -> tuple[Technicians, p
     first_s = ac.pick(vocab.FIRST_NAMES, first)
     last_s = ac.pick(vocab.LAST_NAMES, last)
     states = np.array([tenant.regions[i].state_codes[0] for i in reg_pos])
-    created = EPOCH_US + hire_day * DAY_US + 14 * HOUR_US
+    created = start_us() + hire_day * DAY_US + 14 * HOUR_US
     table = pa.table(
         {
             "technician_id": pa.array(ids, pa.int64()),
@@ -142,8 +148,8 @@ def customers(seed: int, tenant: Tenant, vol: Volumes, now_us: int) -> Customers
     before = rng.random(n) < 0.75
     created = np.where(
         before,
-        EPOCH_US - (rng.random(n) * 3 * 365 * DAY_US).astype(np.int64),
-        EPOCH_US + (rng.random(n) * (now_us - EPOCH_US)).astype(np.int64),
+        start_us() - (rng.random(n) * 3 * 365 * DAY_US).astype(np.int64),
+        start_us() + (rng.random(n) * (now_us - start_us())).astype(np.int64),
     )
     order = np.argsort(created, kind="stable")
     created, reg_pos = created[order], reg_pos[order]

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from standins.sources import arrowcols as ac
 from standins.sources import catalog
-from standins.sources.config import DAY_US, EPOCH_US, tenant_index, tenant_regions
+from standins.sources.config import DAY_US, start_us, tenant_index, tenant_regions
 from standins.sources.rand import stream
 
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(c for _, c, _, _ in catalog.SERVICE_CATALOG))
@@ -70,8 +70,8 @@ def service_types(seed: int, tenant: Tenant) -> tuple[ServiceTypes, pa.Table]:
     popularity = 1.0 / np.sqrt(price / 10_000) * rng.uniform(0.6, 1.4, n)
     weight = np.where(active, popularity, 0.0)
     ids = tenant.id_base + 1 + np.arange(n)
-    created = np.full(n, EPOCH_US - 400 * DAY_US)
-    updated = np.where(active, created, EPOCH_US - 10 * DAY_US)
+    created = np.full(n, start_us() - 400 * DAY_US)
+    updated = np.where(active, created, start_us() - 10 * DAY_US)
     table = pa.table(
         {
             "service_type_id": pa.array(ids, pa.int64()),
