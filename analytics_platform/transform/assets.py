@@ -50,7 +50,13 @@ translator = FieldForceDbtTranslator()
 DBT_POOL = "dbt"
 """Concurrency pool of every dbt build: locally the run queue's single-writer tag governs the
 embedded DuckDB; on Snowflake the pool is sized to the warehouse at deployment (docs/DEPLOY.md).
-A failed build is retried as a run (the instance's ``run_retries``), the one retry mechanism."""
+"""
+
+retry_policy = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+"""A failed dbt step is retried inside its run (a transient warehouse error, the embedded
+warehouse's file lock held by a sync). The instance's run retries skip step failures
+(``retry_on_asset_or_op_failure: false``) and only re-run a run whose worker was lost, so the
+two never multiply: one retry mechanism per cause."""
 
 
 def release_embedded_warehouse() -> None:
@@ -178,6 +184,7 @@ def _changed_day_materializations(
     dagster_dbt_translator=translator,
     backfill_policy=backfill_policy,
     op_tags=WAREHOUSE_TAGS,
+    retry_policy=retry_policy,
     pool=DBT_POOL,
     name="dbt_fieldforce",
 )

@@ -115,8 +115,13 @@ def test_on_snowflake_runs_overlap_and_one_mechanism_retries() -> None:
     assert "fieldforce/warehouse" not in PROD.read_text().split("run_coordinator:")[1]
     assert prod["concurrency"]["runs"]["max_concurrent_runs"] > 1
     assert prod["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
-    # One retry mechanism: run retries (the dbt op carries no retry policy in production).
-    assert prod["run_retries"] == {"enabled": True, "max_retries": 2}
+    # One retry mechanism per cause: step failures are the op's to retry, runs are re-run only
+    # when they fail for another reason (a lost pod).
+    assert prod["run_retries"] == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_asset_or_op_failure": False,
+    }
     assert prod["run_monitoring"]["enabled"] is True
     # Production secrets come from the environment, never from the file.
     db = prod["storage"]["postgres"]["postgres_db"]
@@ -136,7 +141,11 @@ def _chart_instance(values: dict[str, Any]) -> dict[str, Any]:
         "env_secrets": [item["name"] for item in launcher["envSecrets"]],
         "image_pull_policy": launcher["imagePullPolicy"],
         "run_coordinator": (daemon["runCoordinator"]["type"], queued),
-        "run_retries": {"enabled": retries["enabled"], "max_retries": retries["maxRetries"]},
+        "run_retries": {
+            "enabled": retries["enabled"],
+            "max_retries": retries["maxRetries"],
+            "retry_on_asset_or_op_failure": retries["retryOnAssetOrOpFailure"],
+        },
         "run_monitoring": {
             "enabled": monitoring["enabled"],
             "start_timeout_seconds": monitoring["startTimeoutSeconds"],
