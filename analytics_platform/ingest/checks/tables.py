@@ -72,24 +72,21 @@ class CheckOutcome:
         """``pass``, ``warn`` or ``error``: what the sensor remembers between ticks."""
         return "pass" if self.passed else self.severity.value.lower()
 
+    def _fields(self) -> dict[str, Any]:
+        """What a sensor's evaluation and a run's result both carry."""
+        return {
+            "asset_key": self.key,
+            "check_name": self.check_name,
+            "passed": self.passed,
+            "severity": self.severity,
+            "description": self.description,
+            "metadata": dict(self.metadata),
+        }
+
     def evaluation(self) -> dg.AssetCheckEvaluation:
         """As reported by a sensor (no run)."""
-        return dg.AssetCheckEvaluation(
-            asset_key=self.key,
-            check_name=self.check_name,
-            passed=self.passed,
-            severity=self.severity,
-            description=self.description,
-            metadata=dict(self.metadata),
-        )
+        return dg.AssetCheckEvaluation(**self._fields())
 
     def result(self) -> dg.AssetCheckResult:
         """As yielded by the check definition inside a run."""
-        return dg.AssetCheckResult(
-            asset_key=self.key,
-            check_name=self.check_name,
-            passed=self.passed,
-            severity=self.severity,
-            description=self.description,
-            metadata=dict(self.metadata),
-        )
+        return dg.AssetCheckResult(**self._fields())

@@ -7,9 +7,9 @@ worker thread, because DuckDB takes one writer per file anyway; a connector is n
 twice. State the API reports (succeeded_at, paused, webhooks, ...) is persisted in
 `<home>/state.json`; cursors live in the warehouse, committed with the data they describe.
 
-Over 400 lines because it is one state machine: the connectors' runtime state, the queue, the
-scheduler and the worker all change that state under one lock, and reading them apart would
-hide the lock's reach. Faults (`faults.py`), source drift (`drift.py`), extraction
+Over 400 lines because it is one cohesive state machine: the connectors' runtime state, the
+queue, the scheduler and the worker all change that state under one lock, and reading them
+apart would hide the lock's reach. Faults (`faults.py`), source drift (`drift.py`), extraction
 (`extract.py`) and the load transaction (`load.py`) live beside it.
 """
 
