@@ -19,9 +19,13 @@ from typing import Any
 import dagster as dg
 import httpx
 import pytest
+from dagster_fivetran import load_fivetran_asset_specs
 from devstack.ports import free_port, wait_for_port
 from devstack.stack import REPO_ROOT
+from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory
 
+from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
+from analytics_platform.ingest.translator import FieldForceFivetranTranslator
 from analytics_platform.notify import (
     AlertingConfig,
     PagerDutyNotifier,
@@ -71,6 +75,39 @@ def _serve(module: str, home: Path, args: list[str]) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=5)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def fivetran(
+    request: pytest.FixtureRequest, pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A small local stack (50 rows a table, first syncs done) for one test module's sensors."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    factory = StackFactory(pg_cluster, tmp_path_factory.mktemp(name))
+    try:
+        yield factory(rows=50)
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def workspace(fivetran: Stack) -> ConfigurableFivetranWorkspace:
+    return ConfigurableFivetranWorkspace(
+        account_id="fieldforce",
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        api_base_url=fivetran.api_url,
+        request_retry_delay=0.05,
+    )
+
+
+@pytest.fixture(scope="module")
+def fivetran_specs(workspace: ConfigurableFivetranWorkspace) -> list[dg.AssetSpec]:
+    return list(
+        load_fivetran_asset_specs(
+            workspace, dagster_fivetran_translator=FieldForceFivetranTranslator()
+        )
+    )
 
 
 @pytest.fixture(scope="session")

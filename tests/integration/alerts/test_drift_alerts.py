@@ -8,14 +8,13 @@ log from the warehouse. The lineage is the code location's: the Fivetran tables 
 project's models, tenants joined as ``definitions`` joins them.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 from dagster_fivetran import load_fivetran_asset_specs
-from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
+from testkit.stack import API_KEY, API_SECRET, Stack, pg_cluster
 
 from analytics_platform.alerts import build_alert_defs
 from analytics_platform.alerts.drift import SENSOR_NAME, Lineage, paging_models
@@ -39,15 +38,6 @@ __all__ = ["pg_cluster"]
 NORTH = "postgres_jobs_bu_north"
 SCHEMA = "fivetran_postgres_bu_north"
 JOBS_MODELS = ("stg_jobs__jobs", "stg_jobs__job_deletions")
-
-
-@pytest.fixture(scope="module")
-def fivetran(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    factory = StackFactory(pg_cluster, tmp_path_factory.mktemp("schema-drift"))
-    try:
-        yield factory(rows=50)
-    finally:
-        factory.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ measure come from the service.
 """
 
 import itertools
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,16 +16,14 @@ import dagster as dg
 import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
-from dagster_fivetran import load_fivetran_asset_specs
 from standins.fivetran import minisource
 from standins.sources import catalog
-from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
+from testkit.stack import Stack, pg_cluster
 
 from analytics_platform.alerts import build_alert_defs
 from analytics_platform.ingest.checks import RAW_ANOMALY_CHECK, RAW_FRESHNESS_CHECK
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
 from analytics_platform.ingest.observe import observe_connector, tables_by_connector
-from analytics_platform.ingest.translator import FieldForceFivetranTranslator
 from analytics_platform.notify import AlertingConfig
 from tests.integration.alerts.conftest import StandIn
 from tests.integration.alerts.sensing import (
@@ -50,35 +47,6 @@ _ids = itertools.count(1)
 
 
 # --- the world -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fivetran(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    factory = StackFactory(pg_cluster, tmp_path_factory.mktemp("alerts"))
-    try:
-        yield factory(rows=50)
-    finally:
-        factory.close()
-
-
-@pytest.fixture(scope="module")
-def workspace(fivetran: Stack) -> ConfigurableFivetranWorkspace:
-    return ConfigurableFivetranWorkspace(
-        account_id="fieldforce",
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        api_base_url=fivetran.api_url,
-        request_retry_delay=0.05,
-    )
-
-
-@pytest.fixture(scope="module")
-def fivetran_specs(workspace: ConfigurableFivetranWorkspace) -> list[dg.AssetSpec]:
-    return list(
-        load_fivetran_asset_specs(
-            workspace, dagster_fivetran_translator=FieldForceFivetranTranslator()
-        )
-    )
 
 
 @pytest.fixture(scope="module")

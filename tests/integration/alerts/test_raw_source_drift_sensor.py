@@ -6,22 +6,18 @@ Slack and PagerDuty stand-ins. The fault is real: rows vanish from a raw table b
 connector's back, which no cursor will ever re-read.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 import duckdb
-import pytest
 from dagster_duckdb import DuckDBResource
-from dagster_fivetran import load_fivetran_asset_specs
 from standins.fivetran import minisource
 from standins.sources import catalog
-from testkit.stack import API_KEY, API_SECRET, Stack, StackFactory, pg_cluster
+from testkit.stack import Stack, pg_cluster
 
 from analytics_platform.alerts import build_alert_defs
 from analytics_platform.alerts.reconciliation import SENSOR_NAME, build_drift_sensor
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
-from analytics_platform.ingest.translator import FieldForceFivetranTranslator
 from analytics_platform.notify import AlertingConfig
 from tests.integration.alerts.conftest import StandIn
 from tests.integration.alerts.sensing import Ticker, pager_events, sensor_of, slack_texts
@@ -32,35 +28,6 @@ NORTH = "postgres_jobs_bu_north"
 SOUTH = "postgres_jobs_bu_south"
 JOBS_WHERE = "fivetran/fivetran_postgres_bu_north/jobs"
 FIRST_JOB = catalog.ID_OFFSET + 1
-
-
-@pytest.fixture(scope="module")
-def fivetran(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    factory = StackFactory(pg_cluster, tmp_path_factory.mktemp("drift"))
-    try:
-        yield factory(rows=50)
-    finally:
-        factory.close()
-
-
-@pytest.fixture(scope="module")
-def workspace(fivetran: Stack) -> ConfigurableFivetranWorkspace:
-    return ConfigurableFivetranWorkspace(
-        account_id="fieldforce",
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        api_base_url=fivetran.api_url,
-        request_retry_delay=0.05,
-    )
-
-
-@pytest.fixture(scope="module")
-def fivetran_specs(workspace: ConfigurableFivetranWorkspace) -> list[dg.AssetSpec]:
-    return list(
-        load_fivetran_asset_specs(
-            workspace, dagster_fivetran_translator=FieldForceFivetranTranslator()
-        )
-    )
 
 
 def synced(stack: Stack, *connector_ids: str) -> None:
