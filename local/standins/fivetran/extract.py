@@ -123,31 +123,19 @@ def extract_postgres(
                 rows, deleted, new_state = _read_commit_order(
                     conn, schema, name, columns, primary_key, state, snapshot, full, has_cdc
                 )
-                out.tables.append(
-                    TableBatch(
-                        source_name=name,
-                        dest_name=dest_name,
-                        mode="upsert",
-                        columns=columns,
-                        primary_key=primary_key,
-                        cursor_column=cursor_col,
-                        rows=rows,
-                        deleted_keys=deleted,
-                        full=full,
-                        new_state=new_state,
+            else:
+                deleted = None
+                last = None if full else state.get("cursor")
+                rows = _copy_rows(conn, schema, name, columns, _since(cursor_col, last))
+                new_state = dict(state) if not full else {}
+                if cursor_col and rows.num_rows:
+                    rows, new_state["cursor"], new_state["boundary_keys"] = _past_boundary(
+                        rows, cursor_col, primary_key, last, state.get("boundary_keys", [])
                     )
-                )
-                continue
-            last = None if full else state.get("cursor")
-            rows = _copy_rows(conn, schema, name, columns, _since(cursor_col, last))
-            new_state = dict(state) if not full else {}
-            if cursor_col and rows.num_rows:
-                rows, new_state["cursor"], new_state["boundary_keys"] = _past_boundary(
-                    rows, cursor_col, primary_key, last, state.get("boundary_keys", [])
-                )
-            elif cursor_col and last is not None:
-                new_state["cursor"] = last
-            new_state["initialized"] = True
+                elif cursor_col and last is not None:
+                    new_state["cursor"] = last
+                new_state["initialized"] = True
+                full = full or cursor_col is None
             out.tables.append(
                 TableBatch(
                     source_name=name,
@@ -157,7 +145,8 @@ def extract_postgres(
                     primary_key=primary_key,
                     cursor_column=cursor_col,
                     rows=rows,
-                    full=full or cursor_col is None,
+                    deleted_keys=deleted,
+                    full=full,
                     new_state=new_state,
                 )
             )
