@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-RECEIVER_QUIET_S = 3.0
-"""The receiver releases its reports once no sync event has arrived for this long.
+RECEIVER_QUIET_S = 0.0
+"""The receiver releases its reports this long after the newest sync event, once no sync is in
+flight: at once.
 
-Long enough for the syncs that Fivetran runs side by side to end into one release."""
+Syncs that Fivetran runs side by side already end into one release without a quiet period: each
+one's ``sync_start`` holds the release until its ``sync_end`` (and its changes are measured), so
+the release waits for the last of them. With no other sync in flight there is nothing to wait
+for, and a quiet period would only delay the run (it was 3 s, most of the receiver's share of a
+sync's latency). Reports of syncs that end together without having overlapped still share one
+run: the sync sensor's own quiet (:data:`SYNC_QUIET_S`) batches releases that land close
+together."""
 RECEIVER_MAX_HOLD_S = 120.0
 """...or once its oldest pending report is this old, and a sync that started this long ago
 without ending (a crashed one, say) no longer holds the release."""

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from analytics_platform import automation, freshness, resources
+from analytics_platform import automation, resources
 from analytics_platform.alerts import build_alert_defs
+from analytics_platform.automation import conditions, planner_sensor, savings
+from analytics_platform.automation.expected import connector_tables
+from analytics_platform.automation.policy import with_declared_freshness
 from analytics_platform.bi.sigma import sigma_dashboard_specs
 from analytics_platform.ingest import assets as ingest_assets
 from analytics_platform.ingest import tenants
-from analytics_platform.settings import load_settings
+from analytics_platform.settings import Settings, load_settings
 from analytics_platform.transform import assets as transform_assets
 from analytics_platform.transform.assets import WAREHOUSE_TAGS
 from analytics_platform.transform.partitions import daily_partitions
@@ -31,22 +34,65 @@ def build_defs() -> dg.Definitions:
     merged = (
         dg.Definitions.merge(resources.defs, ingest, transform_assets.defs, bi)
         .map_resolved_asset_specs(func=tenants.with_all_tenants(landed))
-        .map_resolved_asset_specs(func=freshness.with_layer_policy)
+        .map_resolved_asset_specs(func=with_declared_freshness)
     )
+    if settings.automation == "planner":
+        # The planner decides rebuilds on data; the conditions keep first builds and crons.
+        merged = merged.map_resolved_asset_specs(func=conditions.with_planner_condition)
     specs = list(merged.resolve_all_asset_specs())
+    checks: dict[dg.AssetKey, set[dg.AssetCheckKey]] = {}
+    for check in merged.resolve_asset_graph().asset_check_keys:
+        checks.setdefault(check.asset_key, set()).add(check)
     # In-process execution: a dbt run is one op, so a step process of its own would only add
     # its start-up (importing the code location again) to every run's latency.
     return dg.Definitions.merge(
         merged,
-        dg.Definitions(sensors=_automation_sensors(specs), executor=dg.in_process_executor),
+        dg.Definitions(
+            sensors=_automation_sensors(specs, settings, checks),
+            executor=dg.in_process_executor,
+        ),
         build_alert_defs(specs),
+        # The savings mart reads every planned asset's builds and declares its own policy.
+        savings.build_defs(specs),
     )
 
 
-def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
-    """The sync sensor, the condition sensor for everything else, and the safety net."""
-    views = {spec.key for spec in specs if spec.group_name == "staging"}
+def _automation_sensors(
+    specs: list[dg.AssetSpec],
+    settings: Settings,
+    checks: dict[dg.AssetKey, set[dg.AssetCheckKey]],
+) -> list[dg.SensorDefinition]:
+    """Planner mode: the planner and the condition sensor (first builds, views, crons).
+
+    Sensors mode (the default until the daemon suite proves the planner): the sync sensor, the
+    condition sensor for everything else, and the safety net.
+    """
     partitioned = {spec.key for spec in specs if spec.partitions_def is not None}
+    conditions = dg.AutomationConditionSensorDefinition(
+        "dbt__automation_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=5,
+        run_tags=WAREHOUSE_TAGS,
+        description=(
+            "Views when missing or changed; tables when missing or when a dbt upstream"
+            " (seen through views) updates outside a sync's run; reports on their cron."
+        ),
+    )
+    if settings.automation == "planner":
+        return [
+            planner_sensor.build_planner_sensor(
+                specs,
+                partitioned=partitioned,
+                partitions_def=daily_partitions,
+                run_tags=WAREHOUSE_TAGS,
+                time_scale=settings.planner_time_scale,
+                checks={key: frozenset(found) for key, found in checks.items()},
+                connector_tables=connector_tables(specs),
+            ),
+            conditions,
+        ]
+    views = {spec.key for spec in specs if spec.group_name == "staging"}
     # Only dbt builds: connector tables and dashboards are external, Dagster never runs them.
     built = {spec.key for spec in specs if "dbt" in spec.kinds}
     reads = {
@@ -64,17 +110,7 @@ def _automation_sensors(specs: list[dg.AssetSpec]) -> list[dg.SensorDefinition]:
         ),
         # One sensor for the whole dbt project: views and tables requested in the same tick
         # share one run (one dbt start-up), e.g. the first build of a fresh warehouse.
-        dg.AutomationConditionSensorDefinition(
-            "dbt__automation_sensor",
-            target=dg.AssetSelection.all(),
-            default_status=dg.DefaultSensorStatus.RUNNING,
-            minimum_interval_seconds=5,
-            run_tags=WAREHOUSE_TAGS,
-            description=(
-                "Views when missing or changed; tables when missing or when a dbt upstream"
-                " (seen through views) updates outside a sync's run; reports on their cron."
-            ),
-        ),
+        conditions,
         automation.build_catch_up_sensor(
             reads,
             partitioned=partitioned,

@@ -1,4 +1,4 @@
-"""Freshness: how late data may be, per layer of marts, and the policies definitions attach.
+"""Freshness: how late data may be, per layer of marts.
 
 This module is the one place the design's freshness thresholds are written down. Data fed by
 the 15-minute Jobs DB warns once it is 30 minutes late and fails (pages) at 60 minutes
@@ -7,6 +7,11 @@ daily report (6 AM ET), so it gets a day (:data:`DAILY_REPORT_WINDOW`). Files th
 Python repeat a window (``alerting.yaml``'s ``fivetran_sync_delay`` rule, the Jobs DB source
 freshness in dbt); the unit tests hold them to the values here. docs/ARCHITECTURE.md has the
 alert matrix these come from.
+
+The windows are the layer defaults of each asset's declared rebuild policy; the Dagster
+``FreshnessPolicy`` an asset carries is derived from that declaration
+(:func:`analytics_platform.automation.policy.with_declared_freshness`), so the planner and the
+UI's freshness view read one source.
 """
 
 from __future__ import annotations
@@ -62,12 +67,5 @@ LAYER_POLICIES: dict[str, dg.FreshnessPolicy] = {
 
 SLOW_CHANGING = frozenset({"dim_date", "dim_services"})
 """Marts whose inputs change rarely (a calendar, a service catalog): a sync lands no rows for
-them, so nothing rebuilds them, and a time window on their last build would cry wolf."""
-
-
-def with_layer_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Attach the freshness policy of the spec's layer; other layers are left as they are."""
-    policy = LAYER_POLICIES.get(spec.group_name or "")
-    if policy is None or spec.key.path[-1] in SLOW_CHANGING:
-        return spec
-    return spec.replace_attributes(freshness_policy=policy)
+them, so nothing rebuilds them, and a time window on their last build would cry wolf. Their
+default policy is therefore ``on_demand`` (no window)."""

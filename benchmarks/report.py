@@ -10,7 +10,7 @@ A benchmark without a JSON file is left out, never invented.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,47 +19,26 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on CI machines
 
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from testkit.provenance import RESULTS_DIR
 
-ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
+from benchmarks.plots import PLOTS, day_strategies, num
+
+ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day", "scale")
 TARGETS = {
+    "scale": "sync rebuild / full build at 1.0 ≤ 0.05; sync rebuild 1.0 / 0.1 ≤ 2; peak ≤ 8 GiB",
     "generate": "—",
     "landing": "≥ 1 M rows/s",
     "incremental": "ratio ≤ 0.05",
     "load": "ratio ≤ 1.5",
     "latency": "p50 ≤ 30 s, p95 ≤ 60 s",
     "backfill": "ratio ≤ 1.5, checksums equal",
-    "day": "automation ≤ 1/5 of build_all's and ≤ 1/2 of source_plus's builds, 100 % fresh, "
-    "latency ≤ source_plus",
-}
-STRATEGIES = ("build_all", "build_all_coalesced", "source_plus", "automation")
-COLORS = {
-    "build_all": "#9e9e9e",
-    "build_all_coalesced": "#c8c8c8",
-    "source_plus": "#f0a030",
-    "automation": "#2b7bb9",
-}
-LABELS = {
-    "build_all": "build_all\n(per sync)",
-    "build_all_coalesced": "build_all\n(per tick)",
-    "source_plus": "source_plus",
-    "automation": "automation",
+    "day": "planner: 100 % of windows met; builds ≤ 1/2 of eager's and ≤ sao's; warehouse s"
+    " ≤ 1/2 of eager's; eager assets' latency ≤ eager's",
 }
 
 
-def _num(value: Any) -> str:
-    """A figure for humans: thousands separated, at most three significant decimals."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.3g}"
-    return str(value)
+def _share(value: Any) -> str:
+    return f"{100 * value:.1f} %" if isinstance(value, int | float) else "—"
 
 
 def _rate(rows_per_s: Any) -> str:
@@ -74,49 +53,50 @@ def headline(name: str, data: Mapping[str, Any]) -> str:
     """The one-line figure of a benchmark's JSON (what the README table shows)."""
     get = data.get
     if name == "generate":
-        return f"{_rate(get('rows_per_s'))} ({_num(get('rows'))} rows in {_num(get('seconds'))} s)"
+        return f"{_rate(get('rows_per_s'))} ({num(get('rows'))} rows in {num(get('seconds'))} s)"
     if name == "landing":
-        text = f"{_rate(get('rows_per_s'))} ({_num(get('rows'))} GPS events in {_num(get('seconds'))} s)"
+        text = (
+            f"{_rate(get('rows_per_s'))} ({num(get('rows'))} GPS events in {num(get('seconds'))} s)"
+        )
         if "initial_rows_per_s" in data:
             text += f"; initial sync {_rate(get('initial_rows_per_s'))}"
         return text
     if name == "incremental":
         return (
-            f"incremental {_num(get('incremental_s'))} s vs full refresh "
-            f"{_num(get('full_refresh_s'))} s: ratio {_num(get('ratio'))}"
+            f"incremental {num(get('incremental_s'))} s vs full refresh "
+            f"{num(get('full_refresh_s'))} s: ratio {num(get('ratio'))}"
         )
     if name == "load":
         return (
-            f"{_num(get('assets'))} assets: definitions {_num(get('definitions_s'))} s vs bare "
-            f"Dagster {_num(get('floor_s'))} s: ratio {_num(get('ratio'))}"
+            f"{num(get('assets'))} assets: definitions {num(get('definitions_s'))} s vs bare "
+            f"Dagster {num(get('floor_s'))} s: ratio {num(get('ratio'))}"
         )
     if name == "latency":
         return (
-            f"webhook p50 {_num(get('webhook_p50_s'))} s / p95 {_num(get('webhook_p95_s'))} s; "
-            f"polling p50 {_num(get('polling_p50_s'))} s / p95 {_num(get('polling_p95_s'))} s "
-            f"({_num(get('syncs'))} syncs each)"
+            f"webhook p50 {num(get('webhook_p50_s'))} s / p95 {num(get('webhook_p95_s'))} s; "
+            f"polling p50 {num(get('polling_p50_s'))} s / p95 {num(get('polling_p95_s'))} s "
+            f"({num(get('syncs'))} syncs each)"
         )
     if name == "backfill":
         return (
-            f"{_num(get('partitions'))} partitions in {_num(get('runs'))} run(s): "
-            f"{_num(get('backfill_s'))} s vs full refresh {_num(get('full_refresh_s'))} s: "
-            f"ratio {_num(get('ratio'))}, checksums equal: {get('checksums_equal')}"
+            f"{num(get('partitions'))} partitions in {num(get('runs'))} run(s): "
+            f"{num(get('backfill_s'))} s vs full refresh {num(get('full_refresh_s'))} s: "
+            f"ratio {num(get('ratio'))}, checksums equal: {get('checksums_equal')}"
         )
+    if name == "scale":
+        return scale_headline(data)
     if name == "day":
-        builds = " / ".join(_num(get(f"{s}_builds")) for s in STRATEGIES)
-        p50 = " / ".join(_num(get(f"{s}_latency_p50_s")) for s in STRATEGIES)
-        fresh = " / ".join(
-            f"{100 * get(f'{s}_freshness_met'):.1f} %"
-            if isinstance(get(f"{s}_freshness_met"), int | float)
-            else "—"
-            for s in STRATEGIES
-        )
+        strategies = day_strategies(data)
+        builds = " / ".join(num(get(f"{s}_builds")) for s in strategies)
+        p50 = " / ".join(num(get(f"{s}_latency_p50_s")) for s in strategies)
+        windows = " / ".join(_share(get(f"{s}_windows_met")) for s in strategies)
+        fresh = " / ".join(_share(get(f"{s}_freshness_met")) for s in strategies)
         return (
-            f"builds (all per sync / all per tick / source+ / automation) {builds}; "
-            f"latency p50 {p50} s; "
-            f"fresh {fresh} ({_num(get('syncs'))} syncs over {_num(get('hours'))} h)"
+            f"builds ({' / '.join(strategies)}) {builds}; latency p50 {p50} s; "
+            f"windows met {windows}; fresh {fresh} "
+            f"({num(get('syncs'))} syncs over {num(get('hours'))} h)"
         )
-    return ", ".join(f"{k} {_num(v)}" for k, v in data.items() if isinstance(v, int | float))
+    return ", ".join(f"{k} {num(v)}" for k, v in data.items() if isinstance(v, int | float))
 
 
 def machine_text(data: Mapping[str, Any]) -> str:
@@ -130,176 +110,17 @@ def machine_text(data: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "unknown machine"
 
 
-# ---------------------------------------------------------------------------------------------
-# Plots: one function per benchmark, each drawing on its own figure
-# ---------------------------------------------------------------------------------------------
-
-
-def _bars(
-    ax: Axes, labels: list[str], values: list[float], colors: list[str] | None = None
-) -> None:
-    bars = ax.bar(labels, values, color=colors or "#2b7bb9")
-    for bar, value in zip(bars, values, strict=True):
-        ax.annotate(
-            _num(value),
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
-
-
-def _values(data: Mapping[str, Any], keys: list[str]) -> tuple[list[str], list[float]]:
-    present = [k for k in keys if isinstance(data.get(k), int | float)]
-    return present, [float(data[k]) for k in present]
-
-
-def plot_generate(fig: Figure, data: Mapping[str, Any]) -> None:
-    """Rows per second generated, per source system and overall."""
-    ax = fig.subplots()
-    systems = [
-        k.removesuffix("_rows_per_s")
-        for k in data
-        if k.endswith("_rows_per_s") and k != "rows_per_s"
-    ]
-    labels, values = _values(data, [f"{s}_rows_per_s" for s in systems] + ["rows_per_s"])
-    _bars(
-        ax,
-        ["total" if k == "rows_per_s" else k.removesuffix("_rows_per_s") for k in labels],
-        values,
+def scale_headline(data: Mapping[str, Any]) -> str:
+    """``bench scale``: the sync's rebuild against the full build, and how it grows."""
+    get = data.get
+    sync, full = get("sync_rebuild_s") or [], get("full_build_s") or []
+    return (
+        f"Jobs DB sync rebuild {' / '.join(num(v) for v in sync)} s vs full build "
+        f"{' / '.join(num(v) for v in full)} s at scales "
+        f"{' / '.join(num(v) for v in get('scales') or [])}: ratio at 1.0 "
+        f"{num(get('ratio_at_1'))}, growth 0.1 → 1.0 {num(get('growth_0_1_to_1'))}, "
+        f"peak {num(get('peak_rss_gib'))} GiB"
     )
-    ax.set_ylabel("rows / s")
-    ax.set_title(f"Source estate generation ({_num(data.get('rows'))} rows)")
-    ax.tick_params(axis="x", rotation=30)
-
-
-def plot_landing(fig: Figure, data: Mapping[str, Any]) -> None:
-    """Landing throughput: the GPS day (append) and the initial Jobs DB sync, against 1 M rows/s."""
-    ax = fig.subplots()
-    labels, values = _values(data, ["rows_per_s", "initial_rows_per_s"])
-    names = {"rows_per_s": "GPS day (append)", "initial_rows_per_s": "initial sync"}
-    _bars(ax, [names[k] for k in labels], values)
-    ax.axhline(1_000_000, color="red", linestyle="--", linewidth=1, label="target 1 M rows/s")
-    ax.set_ylabel("rows / s")
-    ax.set_title("Landing throughput")
-    ax.legend(fontsize=8)
-
-
-def plot_incremental(fig: Figure, data: Mapping[str, Any]) -> None:
-    """fct_jobs incremental vs full refresh (dbt's model time)."""
-    ax = fig.subplots()
-    labels, values = _values(data, ["incremental_s", "full_refresh_s"])
-    _bars(ax, [k.removesuffix("_s").replace("_", " ") for k in labels], values)
-    ax.set_ylabel("seconds")
-    ax.set_title(
-        f"fct_jobs at {_num(data.get('jobs_rows'))} jobs: ratio {_num(data.get('ratio'))}"
-        " (target ≤ 0.05)"
-    )
-
-
-def plot_load(fig: Figure, data: Mapping[str, Any]) -> None:
-    """Definitions load vs a bare Dagster module of the same size."""
-    ax = fig.subplots()
-    keys = ["definitions_s", "floor_s", "floor_checks_s", "empty_module_s"]
-    labels, values = _values(data, keys)
-    _bars(ax, [k.removesuffix("_s").replace("_", " ") for k in labels], values)
-    if isinstance(data.get("floor_s"), int | float):
-        ax.axhline(
-            1.5 * data["floor_s"], color="red", linestyle="--", linewidth=1, label="1.5x floor"
-        )
-        ax.legend(fontsize=8)
-    ax.set_ylabel("seconds")
-    ax.set_title(
-        f"Code location load ({_num(data.get('assets'))} assets): ratio {_num(data.get('ratio'))}"
-    )
-
-
-def plot_latency(fig: Figure, data: Mapping[str, Any]) -> None:
-    """Sync-to-mart latency, webhook vs polling, p50 and p95."""
-    ax = fig.subplots()
-    paths = [p for p in ("webhook", "polling") if f"{p}_p50_s" in data]
-    width = 0.35
-    for offset, stat in ((-width / 2, "p50"), (width / 2, "p95")):
-        xs = [i + offset for i in range(len(paths))]
-        values = [float(data.get(f"{p}_{stat}_s") or 0.0) for p in paths]
-        bars = ax.bar(xs, values, width, label=stat)
-        for bar, value in zip(bars, values, strict=True):
-            ax.annotate(
-                _num(value), (bar.get_x() + width / 2, value), ha="center", va="bottom", fontsize=8
-            )
-    ax.set_xticks(range(len(paths)), paths)
-    ax.axhline(30, color="orange", linestyle="--", linewidth=1, label="p50 target")
-    ax.axhline(60, color="red", linestyle="--", linewidth=1, label="p95 target")
-    ax.set_ylabel("seconds, sync end → marts rebuilt")
-    ax.set_title(f"Latency over {_num(data.get('syncs'))} syncs per path")
-    ax.legend(fontsize=8)
-
-
-def plot_backfill(fig: Figure, data: Mapping[str, Any]) -> None:
-    """A backfill of every partition vs one full refresh."""
-    ax = fig.subplots()
-    labels, values = _values(data, ["backfill_s", "full_refresh_s"])
-    _bars(ax, [k.removesuffix("_s").replace("_", " ") for k in labels], values)
-    if isinstance(data.get("full_refresh_s"), int | float):
-        ax.axhline(
-            1.5 * data["full_refresh_s"],
-            color="red",
-            linestyle="--",
-            linewidth=1,
-            label="1.5x full refresh",
-        )
-        ax.legend(fontsize=8)
-    ax.set_ylabel("seconds")
-    ax.set_title(
-        f"Backfill of {_num(data.get('partitions'))} partitions: ratio {_num(data.get('ratio'))},"
-        f" checksums equal: {data.get('checksums_equal')}"
-    )
-
-
-def plot_day(fig: Figure, data: Mapping[str, Any]) -> None:
-    """A day in the life: the strategies on builds, warehouse time, latency, freshness."""
-    axes = fig.subplots(2, 2)
-    colors = [COLORS[s] for s in STRATEGIES]
-    labels = [LABELS[s] for s in STRATEGIES]
-    _bars(axes[0][0], labels, [float(data.get(f"{s}_builds") or 0) for s in STRATEGIES], colors)
-    axes[0][0].set_title("model builds")
-    _bars(
-        axes[0][1], labels, [float(data.get(f"{s}_warehouse_s") or 0) for s in STRATEGIES], colors
-    )
-    axes[0][1].set_title("warehouse seconds (sum of dbt node times)")
-    ax = axes[1][0]
-    width = 0.35
-    for offset, stat, alpha in ((-width / 2, "p50", 1.0), (width / 2, "p95", 0.55)):
-        xs = [i + offset for i in range(len(STRATEGIES))]
-        values = [float(data.get(f"{s}_latency_{stat}_s") or 0.0) for s in STRATEGIES]
-        bars = ax.bar(xs, values, width, color=colors, alpha=alpha, label=stat)
-        for bar, value in zip(bars, values, strict=True):
-            ax.annotate(
-                _num(value), (bar.get_x() + width / 2, value), ha="center", va="bottom", fontsize=7
-            )
-    ax.set_xticks(range(len(STRATEGIES)), labels)
-    ax.set_title("sync → marts latency, s (p50, p95 lighter)")
-    fresh = [100 * float(data.get(f"{s}_freshness_met") or 0.0) for s in STRATEGIES]
-    _bars(axes[1][1], labels, fresh, colors)
-    axes[1][1].set_ylim(0, 105)
-    axes[1][1].set_title("freshness windows met, %")
-    for row in axes:
-        for axis in row:
-            axis.tick_params(axis="x", labelsize=8)
-    fig.suptitle(
-        f"A day in the life: {_num(data.get('hours'))} simulated hours, {_num(data.get('syncs'))} syncs"
-    )
-
-
-PLOTS: dict[str, Callable[[Figure, Mapping[str, Any]], None]] = {
-    "generate": plot_generate,
-    "landing": plot_landing,
-    "incremental": plot_incremental,
-    "load": plot_load,
-    "latency": plot_latency,
-    "backfill": plot_backfill,
-    "day": plot_day,
-}
 
 
 def load_results(results_dir: Path) -> dict[str, dict[str, Any]]:
@@ -314,7 +135,7 @@ def load_results(results_dir: Path) -> dict[str, dict[str, Any]]:
 
 def draw(name: str, data: Mapping[str, Any], path: Path) -> Path:
     """Draw one benchmark's figure to ``path`` (PNG), with where and when it ran."""
-    size = (10, 7) if name == "day" else (7, 4.5)
+    size = (11, 7 + 2 * len(data.get("timeline") or {})) if name == "day" else (7, 4.5)
     fig = plt.figure(figsize=size, layout="constrained")
     try:
         PLOTS[name](fig, data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from analytics_platform.automation.policy import Cron, Policy, policy_of
 from analytics_platform.automation.selection import CONNECTOR_TABLES, STAGING_VIEWS
 
 
@@ -139,3 +140,30 @@ def view_condition() -> dg.AutomationCondition:
 def cron_condition(cron: str, timezone: str) -> dg.AutomationCondition:
     """Scheduled reports: once per cron tick, after their upstreams updated since the tick."""
     return dg.AutomationCondition.on_cron(cron, timezone)
+
+
+def planned_condition(policy: Policy | None, is_partitioned: bool) -> dg.AutomationCondition:
+    """A planned asset's declarative condition in planner mode: its first build only.
+
+    Rebuilds on data are the planner's; a never-built table (a fresh warehouse) is built once
+    its deps exist; a cron report keeps its cron.
+    """
+    if isinstance(policy, Cron):
+        return dg.AutomationCondition.on_cron(policy.cron, policy.timezone)
+    return (
+        dg.AutomationCondition.in_latest_time_window()
+        & (partition_missing() if is_partitioned else dg.AutomationCondition.missing())
+        & ~deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+        & ~dg.AutomationCondition.execution_failed()
+    ).with_label("first build (then the planner)")
+
+
+def with_planner_condition(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Planner mode: planned tables and cron reports get :func:`planned_condition`."""
+    policy = policy_of(spec)
+    if policy is None or spec.automation_condition is None:
+        return spec
+    condition = planned_condition(policy, spec.partitions_def is not None)
+    return spec.replace_attributes(automation_condition=condition)

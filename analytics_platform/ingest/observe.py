@@ -6,12 +6,18 @@ the API for ``succeeded_at``/``failed_at``, every ``minimum_interval_seconds``).
 the tables the sync changed (:mod:`analytics_platform.ingest.changes`); a failed sync reports
 no materialization (so nothing downstream runs) but an observation that makes the failure
 visible on every table of the connector.
+
+What has been reported is the instance's own record: each landed table's latest materialization
+carries its watermark (``fivetran/synced_through``) and its latest failure observation the
+failed sync's time. :class:`Reported` is that record; the trigger mode and the webhook receiver
+read it back (:func:`instance_reported`, or through the webserver), so no process keeps a file.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +29,53 @@ from analytics_platform.ingest.changes import Dialect, detect_changes, materiali
 PLATFORM_SCHEMA = "fivetran_metadata"
 PLATFORM_CONNECTOR_TABLES = ("connection", "log", "incremental_mar")
 """Tables of the Fivetran Platform Connector (``fivetran_metadata``) that dbt reads."""
+
+
+SYNCED_THROUGH = "fivetran/synced_through"
+"""Materialization metadata: the newest ``_fivetran_synced`` reported, the table's watermark."""
+FAILED_AT = "fivetran/failed_at"
+"""Observation metadata: when the failed sync that the observation reports ended."""
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What Dagster has already been told about one landed table (its latest events)."""
+
+    synced_through: datetime | None = None
+    """The watermark: ``fivetran/synced_through`` of the table's latest materialization."""
+    failed_at: str | None = None
+    """``fivetran/failed_at`` of the table's latest observation of a failed sync."""
+
+
+ReportedReader = Callable[[Sequence[dg.AssetKey]], Mapping[dg.AssetKey, Reported]]
+"""Reads :class:`Reported` for landed tables from the Dagster instance (directly or through
+the webserver); a table Dagster never heard of maps to ``Reported()`` or is left out."""
+
+
+def reported_watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
+    """The ``_fivetran_synced`` already reported for a table (from its last materialization)."""
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get(SYNCED_THROUGH)
+    return datetime.fromisoformat(str(value.value)) if value is not None else None
+
+
+def instance_reported(instance: dg.DagsterInstance) -> ReportedReader:
+    """A :data:`ReportedReader` over a Dagster instance the process holds."""
+
+    def read(keys: Sequence[dg.AssetKey]) -> dict[dg.AssetKey, Reported]:
+        result = {}
+        for key in keys:
+            failed_at = None
+            observations = instance.fetch_observations(key, limit=1).records
+            if observations and observations[0].asset_observation is not None:
+                value = observations[0].asset_observation.metadata.get(FAILED_AT)
+                failed_at = str(value.value) if value is not None else None
+            result[key] = Reported(reported_watermark(instance, key), failed_at)
+        return result
+
+    return read
 
 
 def with_platform_tables(
@@ -95,7 +148,7 @@ def observe_connector(
                     description=f"Fivetran sync of {connector_id} FAILED at {failed_at}",
                     metadata={
                         "fivetran/sync_status": "FAILURE",
-                        "fivetran/failed_at": failed_at,
+                        FAILED_AT: failed_at,
                         "fivetran/status": json.dumps(message, default=str)[:2000],
                     },
                 )

@@ -19,7 +19,7 @@ import dagster as dg
 from dagster_fivetran.translator import FivetranMetadataSet
 
 from analytics_platform.ingest.changes import Dialect, detect_changes, materialization
-from analytics_platform.ingest.observe import with_platform_tables
+from analytics_platform.ingest.observe import reported_watermark, with_platform_tables
 from analytics_platform.settings import clean_group_name
 
 SYNC_RETRY_POLICY = dg.RetryPolicy(
@@ -42,15 +42,6 @@ def cadence_cron(sync_frequency_minutes: int, daily_sync_time: str | None = None
         return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
     hour, _, minute = (daily_sync_time or "06:00").partition(":")
     return f"{int(minute or 0)} {int(hour)} * * *"
-
-
-def _watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
-    """The ``_fivetran_synced`` already reported for a table (from its last materialization)."""
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        return None
-    value = event.asset_materialization.metadata.get("fivetran/synced_through")
-    return datetime.fromisoformat(str(value.value)) if value is not None else None
 
 
 def connector_sync_assets(
@@ -91,7 +82,7 @@ def connector_sync_assets(
         duration = (datetime.now().astimezone() - started).total_seconds()
         extra = {dg.AssetKey(["fivetran", *pair]): pair for pair in also_measured}
         measured = {**tables, **extra}
-        marks = {pair: _watermark(context.instance, key) for key, pair in measured.items()}
+        marks = {pair: reported_watermark(context.instance, key) for key, pair in measured.items()}
         by_pair = {pair: key for key, pair in measured.items()}
         with context.resources.warehouse.get_connection() as connection:
             changes = detect_changes(connection, list(measured.values()), marks, dialect)

@@ -17,12 +17,17 @@ start-up on the path from a sync to its marts.
 
 dbt tests run inside the same ``dbt build`` and surface as asset checks; error-severity tests
 block downstream models (dbt skips them), warn-severity tests do not.
+
+dbt runs in the run worker's own interpreter, warm, by default (:mod:`.inprocess`);
+``FIELDFORCE_DBT_RUNNER=subprocess`` starts a ``dbt`` process per build as dagster-dbt does. Either
+way each model's materialization goes out as soon as dbt reports it; its row count and columns
+follow as an observation once dbt is done.
 """
 
 import contextlib
 import importlib.metadata
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -30,8 +35,14 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
+from dagster_dbt.dagster_dbt_translator import DagsterDbtTranslator
+from dagster_dbt.dbt_manifest import DbtManifestParam
 from packaging import version
 
+from analytics_platform.automation import datatime
+from analytics_platform.settings import DbtRunner, load_settings
+from analytics_platform.transform.inprocess import in_process_cli, release_embedded_warehouse
 from analytics_platform.transform.partitions import (
     backfill_policy,
     changed_days_sql,
@@ -59,33 +70,18 @@ warehouse's file lock held by a sync). The instance's run retries skip step fail
 two never multiply: one retry mechanism per cause."""
 
 
-def release_embedded_warehouse() -> None:
-    """Close the DuckDB file that dbt-duckdb keeps open in this process once dbt is done.
-
-    Row counts and column metadata are fetched through dbt's adapter *in this process*, and
-    dbt-duckdb caches one DuckDB handle per process for good. DuckDB allows one writing process
-    per file, so with the in-process executor the next dbt step of the same run (a ``dbt``
-    subprocess) could not open the warehouse. Snowflake has no such lock: nothing to do there.
-    """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed (a Snowflake-only deployment)
-        return
-    manager: Any = DuckDBConnectionManager
-    with manager._LOCK:  # noqa: SLF001 - dbt-duckdb has no public way to drop its cached handle
-        env = manager._ENV  # noqa: SLF001
-        manager._ENV = None  # noqa: SLF001
-        if env is not None:
-            env.close()
-
-
 def _stream(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     args: list[str],
     by_changed_days: frozenset[dg.AssetKey] = frozenset(),
 ) -> Iterator[Any]:
-    """Run dbt and stream events, adding row counts and column lineage as metadata.
+    """Run dbt and stream its events as dbt reports them; row counts and columns come after.
+
+    Each model's materialization goes out as soon as dbt reports it. Its row count, column
+    schema and column lineage are asked of the warehouse once dbt is done and reported as an
+    observation of the asset (:func:`_metadata_observations`): they never delay a mart's
+    materialization, which is what automation and freshness wait for.
 
     The output of each of ``by_changed_days`` (partitioned facts in a non-backfill run) becomes
     one materialization per day whose rows the build wrote (:func:`_changed_day_materializations`),
@@ -98,11 +94,14 @@ def _stream(
     context.log.info("dbt %s", " ".join(args))
     started = datetime.now(UTC)
     waiting: list[Any] = []
+    built: list[dg.Output | dg.AssetMaterialization] = []
     failure: Exception | None = None
     try:
         invocation = dbt.cli(args, context=context)
         try:
-            for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
+            for event in invocation.stream():
+                if isinstance(event, dg.Output | dg.AssetMaterialization):
+                    built.append(event)
                 if waiting or _is_output_of(context, event, by_changed_days):
                     waiting.append(event)
                 else:
@@ -115,10 +114,36 @@ def _stream(
                 yield from _changed_day_materializations(context, invocation, key, event, started)
             else:
                 yield event
+        yield from _metadata_observations(context, invocation, built)
         if failure is not None:
             raise failure
     finally:
         release_embedded_warehouse()
+
+
+def _metadata_observations(
+    context: dg.AssetExecutionContext,
+    invocation: DbtCliInvocation,
+    built: list[dg.Output | dg.AssetMaterialization],
+) -> Iterator[dg.AssetObservation]:
+    """Row counts and column schema/lineage of what dbt built, one observation per asset.
+
+    dagster-dbt's own fetchers (``fetch_row_counts``, ``fetch_column_metadata``) compute them;
+    only what they add to an event's metadata is reported.
+    """
+    if not built:
+        return
+    enriched = DbtEventIterator(iter(built), invocation).fetch_row_counts().fetch_column_metadata()
+    for before, after in zip(built, enriched, strict=True):
+        extra = {k: v for k, v in after.metadata.items() if k not in before.metadata}
+        if not extra:
+            continue
+        key = (
+            before.asset_key
+            if isinstance(before, dg.AssetMaterialization)
+            else context.asset_key_for_output(before.output_name)
+        )
+        yield dg.AssetObservation(asset_key=key, metadata=extra)
 
 
 def _is_output_of(
@@ -190,18 +215,23 @@ def _changed_day_materializations(
 )
 def dbt_fieldforce(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging views, intermediate tables, snapshots, daily facts and marts."""
+    # Before dbt reads anything: the source syncs each output will reflect (its data time).
+    stamp = datatime.run_metadata(context)
     windowed = context.run.tags.get("dagster/backfill") or context.run.tags.get("fieldforce/window")
     if windowed and (context.has_partition_key or context.has_partition_key_range):
         window = context.partition_time_window
         vars_ = window_vars(window.start.date(), window.end.date())
-        yield from _stream(context, dbt, dbt_build_args(vars_=vars_))
+        yield from datatime.stamped(
+            context, _stream(context, dbt, dbt_build_args(vars_=vars_)), stamp
+        )
         return
     partitioned = frozenset(
         key
         for key in context.selected_asset_keys
         if context.assets_def.specs_by_key[key].partitions_def is not None
     )
-    yield from _stream(context, dbt, dbt_build_args(), by_changed_days=partitioned)
+    events = _stream(context, dbt, dbt_build_args(), by_changed_days=partitioned)
+    yield from datatime.stamped(context, events, stamp)
 
 
 def dbt_executable() -> str:
@@ -210,12 +240,19 @@ def dbt_executable() -> str:
 
 
 class FieldForceDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource, without a ``dbt --version`` process before every dbt command.
+    """dagster-dbt's resource, run in process by default, without a ``dbt --version`` process.
+
+    ``runner``: ``inprocess`` runs dbt in the run worker's interpreter with the prepared manifest
+    (:mod:`.inprocess`), ``subprocess`` starts ``dbt`` as dagster-dbt does (for a deployment that
+    wants each build isolated). Both feed dagster-dbt's own event parsing.
 
     dagster-dbt asks the executable for its version on each ``cli()`` call (to tell dbt-core
-    from the Fusion engine): a second dbt start-up per run, on the path from a sync to a mart. When the executable is the ``dbt`` installed next to this interpreter, it *is*
-    this environment's dbt-core, whose version the package metadata already knows.
+    from the Fusion engine): a second dbt start-up per run, on the path from a sync to a mart.
+    When the executable is the ``dbt`` installed next to this interpreter, it *is* this
+    environment's dbt-core, whose version the package metadata already knows.
     """
+
+    runner: DbtRunner = "subprocess"
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -223,15 +260,45 @@ class FieldForceDbtCliResource(DbtCliResource):
             return version.parse(importlib.metadata.version("dbt-core"))
         return super()._cli_version
 
+    def cli(  # type: ignore[override] - the same signature, keyword-only options
+        self,
+        args: Sequence[str],
+        *,
+        raise_on_error: bool = True,
+        manifest: DbtManifestParam | None = None,
+        dagster_dbt_translator: DagsterDbtTranslator | None = None,
+        context: dg.OpExecutionContext | dg.AssetExecutionContext | None = None,
+        target_path: Path | None = None,
+    ) -> DbtCliInvocation:
+        """dagster-dbt's ``cli``, in this process when ``runner`` is ``inprocess``."""
+        run = in_process_cli if self.runner == "inprocess" else DbtCliResource.cli
+        return run(
+            self,
+            args,
+            raise_on_error=raise_on_error,
+            manifest=manifest,
+            dagster_dbt_translator=dagster_dbt_translator,
+            context=context,
+            target_path=target_path,
+        )
+
 
 def _is_this_environments_dbt(executable: str) -> bool:
     resolved = shutil.which(executable)
     return resolved is not None and VENV_DBT.exists() and Path(resolved).samefile(VENV_DBT)
 
 
-def dbt_resource() -> DbtCliResource:
-    """The ``dbt`` resource of the code location (benchmarks build the same one)."""
-    return FieldForceDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+def dbt_resource(runner: DbtRunner | None = None) -> FieldForceDbtCliResource:
+    """The ``dbt`` resource of the code location (benchmarks build the same one).
+
+    Args:
+        runner: how dbt runs; default ``FIELDFORCE_DBT_RUNNER`` (``inprocess`` when unset).
+    """
+    return FieldForceDbtCliResource(
+        project_dir=dbt_project,
+        dbt_executable=dbt_executable(),
+        runner=runner or load_settings().dbt_runner,
+    )
 
 
 defs = dg.Definitions(

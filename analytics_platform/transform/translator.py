@@ -23,6 +23,11 @@ from analytics_platform.automation import (
     table_condition,
     view_condition,
 )
+from analytics_platform.automation.policy import (
+    POLICY_METADATA_KEY,
+    declared_policy,
+    format_policy,
+)
 from analytics_platform.transform.partitions import (
     PARTITION_TAG,
     PARTITIONED,
@@ -73,13 +78,18 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any
     ) -> dg.AssetSpec:
-        """dagster-dbt's spec; the incremental facts carry the daily partitions themselves.
+        """dagster-dbt's spec with the declared policy; the daily facts carry their partitions.
 
         On the spec, not on a multi-asset of their own: the whole project stays one
         multi-asset, so a sync's run (tables, the facts, reports) is one step.
         """
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
+        # The declared rebuild policy (meta.fieldforce.policy or the layer's default), as
+        # canonical text: the planner and the derived FreshnessPolicy both read it from here.
+        policy = declared_policy(props, self.get_group_name(props))
+        if policy is not None:
+            spec = spec.merge_attributes(metadata={POLICY_METADATA_KEY: format_policy(policy)})
         if props["resource_type"] == "model" and props["name"] in PARTITIONED_MODELS:
             return spec.replace_attributes(partitions_def=daily_partitions)
         return spec

@@ -47,6 +47,15 @@ def next_tick(t: float, interval: float) -> float:
     return math.ceil(round(t / interval, 9)) * interval
 
 
+def released_at(ends: Sequence[float]) -> float | None:
+    """When the webhook receiver releases a tick's reports: ``QUIET_S`` after the last sync.
+
+    The receiver holds reports while a sync is in flight and the service runs a tick's syncs
+    back to back, so a tick's syncs reach the platform together.
+    """
+    return max(ends) + QUIET_S if ends else None
+
+
 def clock_label(seconds: float) -> str:
     """``HH:MM`` of a simulated time, for progress lines."""
     minutes = int(seconds // 60)

@@ -60,6 +60,8 @@ class Dbt:
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
         self.manifest: dict[str, Any] = json.loads((work / "target" / "manifest.json").read_text())
+        self.first: Invocation | None = None
+        """The first whole build (untimed): its node times are what ``sao`` tunes with."""
         self._runner = dbtRunner(manifest=result.result)
 
     def build(self, args: Sequence[str]) -> Invocation:

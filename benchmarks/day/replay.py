@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ import dagster as dg
 from devstack.environ import environ
 from testkit.provenance import RESULTS_DIR, machine
 
+from analytics_platform.automation.policy import format_policy
 from analytics_platform.transform.invocation import dbt_args
-from benchmarks.day.automation import Automation
 from benchmarks.day.clock import (
     QUIET_S,
     SENSOR_INTERVAL_S,
@@ -37,10 +36,15 @@ from benchmarks.day.clock import (
     due_connectors,
 )
 from benchmarks.day.dbt import THREADS, Dbt
+from benchmarks.day.eager import Eager
 from benchmarks.day.landing import SEED, TENANTS, Landing
-from benchmarks.day.metrics import percentile, summarize
+from benchmarks.day.lineage import DataTimes, Lineage
+from benchmarks.day.metrics import summarize, timeline
+from benchmarks.day.planned import Planner
 from benchmarks.day.records import Sync
+from benchmarks.day.sao import Sao, SaoCore, scheduled_day, search_build_after
 from benchmarks.day.strategies import (
+    ALL_STRATEGIES,
     STRATEGIES,
     BuildAll,
     BuildAllCoalesced,
@@ -48,9 +52,11 @@ from benchmarks.day.strategies import (
     Strategy,
 )
 
-DEFAULT_SCALE = 0.003
-"""Most syncs land rows, and a day of whole-project builds still fits the machine."""
+DEFAULT_SCALE = 0.01
+"""The issue's floor: most syncs land rows, and a day of whole-project builds fits the machine."""
 DEFAULT_HOURS = 24.0
+SEARCH_TICKS = round(24 * 60 / TICK_MIN)
+"""``sao``'s ``build_after`` search runs over a whole scheduled day."""
 
 
 def load_definitions(env: Mapping[str, str]) -> dg.Definitions:
@@ -72,62 +78,85 @@ def _timed(phases: dict[str, float], name: str) -> Iterator[None]:
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
 
 
-def _first_builds(home: Path, warehouse: Path) -> dict[str, Dbt]:
+def _first_builds(home: Path, warehouse: Path, names: Sequence[str]) -> dict[str, Dbt]:
     """One parsed dbt per strategy, its schemas built once from scratch (untimed)."""
     dbts: dict[str, Dbt] = {}
-    for name in STRATEGIES:
+    for name in names:
         print(f"  day: {name}: dbt parse, first whole build (untimed) ...", flush=True)
         dbts[name] = Dbt(home / "dbt" / name, warehouse, name)
         first = dbts[name].build(dbt_args("build"))
         if any(status == "error" for _, _, status, _ in first.nodes):
             raise RuntimeError(f"the first whole-project build of {name} failed")
+        dbts[name].first = first
     return dbts
 
 
-def _strategies(
-    dbts: Mapping[str, Dbt],
-    defs: dg.Definitions,
-    specs: Mapping[dg.AssetKey, dg.AssetSpec],
-    day_start: datetime,
-) -> list[Strategy]:
-    """The strategies in ``STRATEGIES`` order, ``automation`` started on the built warehouse."""
-    from analytics_platform.automation import sync_rebuilds
+def connector_tables(landing: Landing) -> dict[str, list[dg.AssetKey]]:
+    """Each connector's landed tables, as asset keys (``fivetran/<schema>/<table>``)."""
+    return {
+        cid: [dg.AssetKey(["fivetran", schema, table]) for schema, table in tables]
+        for cid, tables in landing.tables.items()
+    }
 
-    first = dbts[STRATEGIES[0]]
+
+def _strategies(
+    chosen: Sequence[str],
+    dbts: Mapping[str, Dbt],
+    lineage: Lineage,
+    landing: Landing,
+) -> tuple[list[Strategy], dict[str, Any]]:
+    """The chosen strategies in ``ALL_STRATEGIES`` order, and what setting them up decided."""
+    first = dbts[chosen[0]]
     keys = first.node_keys()
     names = {key: unique_id.split(".")[-1] for unique_id, key in keys.items()}
     if len(set(names.values())) != len(names):
         raise RuntimeError("dbt node names are not unique: cannot select by name")
+    missing = set(lineage.order) - set(names)
+    if missing:
+        raise RuntimeError(f"planned assets that are no dbt node: {sorted(map(str, missing))}")
     sources, prefixes = first.sources()
-    automation = Automation(
-        "automation",
-        dbts["automation"],
-        keys,
-        defs=defs,
-        instance=dg.DagsterInstance.ephemeral(),
-        day_start=day_start,
-        names=names,
-        partitioned={
-            key: spec.partitions_def
-            for key, spec in specs.items()
-            if spec.partitions_def is not None and key in names
-        },
-        rebuilds=sync_rebuilds(specs.values()),
-    )
-    landed = [key for key in specs if key.path[0] == "fivetran"]
-    if automation.start([*names, *landed]):
-        raise RuntimeError("automation asked for runs on a fully built warehouse")
-    built: dict[str, Strategy] = {
-        "build_all": BuildAll("build_all", dbts["build_all"], keys),
-        "build_all_coalesced": BuildAllCoalesced(
-            "build_all_coalesced", dbts["build_all_coalesced"], keys
+    tables_of = connector_tables(landing)
+    info: dict[str, Any] = {}
+    factories: dict[str, Callable[[str], Strategy]] = {
+        "build_all": lambda n: BuildAll(n, dbts[n], keys),
+        "build_all_coalesced": lambda n: BuildAllCoalesced(n, dbts[n], keys),
+        "source_plus": lambda n: SourcePlus(n, dbts[n], keys, sources=sources, prefixes=prefixes),
+        "eager": lambda n: Eager(n, dbts[n], keys, names=names, lineage=lineage),
+        "planner": lambda n: Planner(
+            n,
+            dbts[n],
+            keys,
+            names=names,
+            lineage=lineage,
+            frequencies=landing.frequencies(),
+            tables_of=tables_of,
         ),
-        "source_plus": SourcePlus(
-            "source_plus", dbts["source_plus"], keys, sources=sources, prefixes=prefixes
-        ),
-        "automation": automation,
     }
-    return [built[name] for name in STRATEGIES]
+
+    def sao(name: str) -> Strategy:
+        recorded = dbts[name].first
+        node_s = {
+            keys[uid]: seconds
+            for uid, _, _, seconds in (recorded.nodes if recorded else ())
+            if uid in keys
+        }
+        print("  day: sao: searching build_after per model over the scheduled day ...", flush=True)
+        started = time.perf_counter()
+        # Tuned on a whole scheduled day whatever ``hours`` is, and followed until the last
+        # sync's window has passed, so every pair is decided (a short day would otherwise
+        # leave the late ones out and choose values no whole day could keep).
+        day = scheduled_day(landing.frequencies(), tables_of, SEARCH_TICKS)
+        horizon = (SEARCH_TICKS + 1) * TICK_MIN * 60.0 + max(lineage.warn_s.values(), default=0.0)
+        values, simulated = search_build_after(lineage, day, node_s, horizon)
+        info["sao_build_after_s"] = {key.path[-1]: value for key, value in values.items()}
+        info["sao_simulated_builds_per_scheduled_day"] = simulated
+        info["sao_search_s"] = round(time.perf_counter() - started, 1)
+        return Sao(
+            name, dbts[name], keys, names=names, core=SaoCore(lineage, values, DataTimes(lineage))
+        )
+
+    factories["sao"] = sao
+    return [factories[name](name) for name in ALL_STRATEGIES if name in chosen], info
 
 
 def _replay(
@@ -152,10 +181,12 @@ def _replay(
                 events = landing.observe(connector_id)
             tick_syncs.append(Sync(connector_id, schemas[connector_id], at, end, events))
             at = end
+        # Time-driven strategies (sao, planner) decide up to the next tick, when syncs land again.
+        until = (tick + 1) * TICK_MIN * 60.0
         shift = tick % len(strategies)
         for strategy in strategies[shift:] + strategies[:shift]:
             with _timed(phases, strategy.name):
-                strategy.react(tick_syncs)
+                strategy.react(tick_syncs, until)
         syncs += tick_syncs
         if minute % 60 == 0 or tick == ticks:
             status = "  ".join(f"{s.name} {sum(r.builds for r in s.runs)}" for s in strategies)
@@ -167,11 +198,59 @@ def _replay(
     return syncs, phases
 
 
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if not isinstance(numerator, int | float) or not isinstance(denominator, int | float):
+        return None
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def targets(result: Mapping[str, Any]) -> dict[str, bool | None]:
+    """The planner's targets against the JSON's figures (None: a figure is missing)."""
+    get = result.get
+
+    def check(ok: Callable[[], bool], *needed: str) -> bool | None:
+        return ok() if all(isinstance(get(k), int | float) for k in needed) else None
+
+    return {
+        "planner_windows_met_100": check(
+            lambda: get("planner_windows_met") == 1.0, "planner_windows_met"
+        ),
+        "planner_builds_le_half_eager": check(
+            lambda: get("planner_builds") <= 0.5 * get("eager_builds"),
+            "planner_builds",
+            "eager_builds",
+        ),
+        "planner_builds_le_sao": check(
+            lambda: get("planner_builds") <= get("sao_builds"), "planner_builds", "sao_builds"
+        ),
+        "planner_warehouse_le_half_eager": check(
+            lambda: get("planner_warehouse_s") <= 0.5 * get("eager_warehouse_s"),
+            "planner_warehouse_s",
+            "eager_warehouse_s",
+        ),
+        "planner_latency_le_eager": check(
+            lambda: (
+                get("planner_latency_p50_s") <= get("eager_latency_p50_s")
+                and get("planner_latency_p95_s") <= get("eager_latency_p95_s")
+            ),
+            "planner_latency_p50_s",
+            "eager_latency_p50_s",
+            "planner_latency_p95_s",
+            "eager_latency_p95_s",
+        ),
+    }
+
+
+TIMELINE_MARTS = ("fct_jobs", "fct_revenue", "dim_customers")
+"""The three marts the plot's timeline follows: an eager one and two freshness ones."""
+
+
 def run(
     out_dir: Path | str = RESULTS_DIR,
     scale: float = DEFAULT_SCALE,
     hours: float = DEFAULT_HOURS,
     keep: bool = False,
+    strategies: tuple[str, ...] = STRATEGIES,
 ) -> dict[str, Any]:
     """Replay ``hours`` simulated hours under the strategies; the figures (the CLI writes JSON).
 
@@ -180,13 +259,14 @@ def run(
         scale: size of the source estate (1.0 = the design's volumes).
         hours: simulated hours to replay (24 = a whole day).
         keep: keep the data directory (sources, warehouses, logs) for inspection.
+        strategies: which strategies to run (``build_all_coalesced`` is not run by default).
     """
-    from testkit.harness import rebuilt_by
-
+    unknown = set(strategies) - set(ALL_STRATEGIES)
+    if unknown or not strategies:
+        raise ValueError(f"unknown strategies {sorted(unknown)}; choose from {ALL_STRATEGIES}")
+    chosen = [name for name in ALL_STRATEGIES if name in strategies]
     began = time.perf_counter()
     load_before = os.getloadavg()[0]
-    # One line per asset per evaluation otherwise (the tester logs at debug level).
-    logging.getLogger("dagster.automation_condition_tester").setLevel(logging.WARNING)
     ticks = round(hours * 60 / TICK_MIN)
     home = Path(tempfile.mkdtemp(prefix="bench-day-", dir="/tmp"))
     home.chmod(0o711)  # PostgreSQL runs as its own account and must traverse it
@@ -194,66 +274,71 @@ def run(
     try:
         print(f"  day: sources at scale {scale}, initial syncs ...", flush=True)
         landing.start()
-        dbts = _first_builds(home, landing.warehouse)
+        # The code location first: it fails fast, before the long first builds.
         print("  day: loading the code location ...", flush=True)
         defs = load_definitions(landing.env())
-        specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
-        strategies = _strategies(dbts, defs, specs, landing.estate.clock)
-        marts = {key for key, spec in specs.items() if (spec.group_name or "").startswith("marts_")}
-        windows = {
-            key: spec.freshness_policy.fail_window.to_timedelta().total_seconds()  # type: ignore[union-attr]
-            for key, spec in specs.items()
-            if key in marts and spec.freshness_policy is not None
-        }
+        lineage = Lineage.from_specs(defs.resolve_all_asset_specs())
+        dbts = _first_builds(home, landing.warehouse, chosen)
+        built, info = _strategies(chosen, dbts, lineage, landing)
         setup_s = time.perf_counter() - began
         print(f"  day: replaying {ticks} ticks of {TICK_MIN} min ...", flush=True)
-        syncs, phases = _replay(landing, strategies, ticks, began)
+        syncs, phases = _replay(landing, built, ticks, began)
         end_s = (ticks + 1) * TICK_MIN * 60.0
         checks = [tick * TICK_MIN * 60.0 for tick in range(1, ticks + 2)]
-        affected = {
-            index: {key for key in rebuilt_by(specs, set(sync.changed)) if key in marts}
-            for index, sync in enumerate(syncs)
-        }
         result: dict[str, Any] = {}
-        for strategy in strategies:
-            result |= summarize(
-                strategy.name, strategy.runs, syncs, affected, windows, checks, end_s
-            )
-        automation = strategies[-1]
-        assert isinstance(automation, Automation)
+        for strategy in built:
+            result |= summarize(strategy.name, strategy.runs, syncs, lineage, checks, end_s)
+        # The first wave's figures were published as ``automation_*``: the same strategy.
         result |= {
+            f"automation_{key.removeprefix('eager_')}": value
+            for key, value in list(result.items())
+            if key.startswith("eager_")
+        }
+        planner = next((s for s in built if isinstance(s, Planner)), None)
+        marts = [key for key in lineage.order if key.path[-1] in TIMELINE_MARTS]
+        result |= info | {
+            "planner_vs_eager_builds": _ratio(
+                result.get("planner_builds"), result.get("eager_builds")
+            ),
+            "planner_vs_eager_warehouse_s": _ratio(
+                result.get("planner_warehouse_s"), result.get("eager_warehouse_s")
+            ),
+            "planner_vs_sao_builds": _ratio(result.get("planner_builds"), result.get("sao_builds")),
+            "planner_tick_s": planner.tick_s if planner else None,
+            "planner_margin_s": planner.margin_s if planner else None,
+            "planner_plans": planner.plans if planner else None,
+            "strategies": chosen,
             "hours": hours,
             "ticks": ticks,
             "tenants": TENANTS,
             "seed": SEED,
             "syncs": len(syncs),
             "syncs_with_changes": sum(bool(s.events) for s in syncs),
-            "syncs_affecting_marts": sum(bool(m) for m in affected.values()),
+            "policies": {
+                key.path[-1]: format_policy(policy) for key, policy in lineage.policies.items()
+            },
+            "windows_s": {key.path[-1]: window for key, window in lineage.warn_s.items()},
+            "cron_assets": "left out of eager, sao and planner (their schedule is the same for all)",
             "build_all_trigger": "once per sync, as it ends (queued while a run is busy)",
             "build_all_coalesced_trigger": "once per tick, after the tick's last sync",
             "source_plus_debounce_s": SOURCE_PLUS_DEBOUNCE_S,
-            "automation_quiet_s": QUIET_S,
-            "automation_sensor_interval_s": SENSOR_INTERVAL_S,
-            "automation_evaluation_p50_s": round(percentile(automation.evaluations, 0.5) or 0.0, 2),
-            "marts_with_windows": len(windows),
-            "freshness_checks": len(checks) * len(windows),
+            "receiver_quiet_s": QUIET_S,
+            "sensor_interval_s": SENSOR_INTERVAL_S,
             "dbt_threads": THREADS,
             "dbt_target": "ci",
             "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "tests_excluded": True,
             "setup_s": round(setup_s, 1),
             "replay_phases_s": {name: round(seconds, 1) for name, seconds in phases.items()},
+            "timeline": timeline(marts, syncs, lineage, {s.name: s.runs for s in built}),
+        }
+        result["targets"] = targets(result)
+        result |= {
             "runtime_s": round(time.perf_counter() - began, 1),
             "scale": scale,
             "machine": machine(),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        automation_builds = result["automation_builds"]
-        for baseline in STRATEGIES[:-1]:
-            builds = result[f"{baseline}_builds"]
-            result[f"automation_vs_{baseline}_builds"] = (
-                round(automation_builds / builds, 4) if builds else None
-            )
         return result
     finally:
         landing.stop()

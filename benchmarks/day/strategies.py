@@ -10,7 +10,10 @@
 * ``source_plus``: ``dbt build --select source:<x>+`` for the synced connectors, fired
   ``SOURCE_PLUS_DEBOUNCE_S`` after a sync unless another sync ends first (a trailing debounce,
   blind to syncs in flight).
-* ``automation``: the platform's declarative automation decides (``benchmarks.day.automation``).
+* ``eager``: the first wave's automation, one run of everything downstream per batch of syncs
+  (``benchmarks.day.eager``);
+* ``sao``: dbt's state-aware orchestration, emulated (``benchmarks.day.sao``);
+* ``planner``: the SLA planner decides (``benchmarks.day.planned``).
 
 A run starts at ``max(trigger, end of the strategy's previous run)`` and lasts its real wall
 time, so the runs of one strategy queue as they would on one warehouse.
@@ -18,7 +21,7 @@ time, so the runs of one strategy queue as they would on one warehouse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -28,9 +31,10 @@ from benchmarks.day.clock import SOURCE_PLUS_DEBOUNCE_S, debounce
 from benchmarks.day.dbt import Dbt
 from benchmarks.day.records import Run, Sync
 
-STRATEGIES = ("build_all", "build_all_coalesced", "source_plus", "automation")
-"""The three ways of running dbt after Fivetran, and the coalesced variant of build-all; the
-order of the figures."""
+STRATEGIES = ("build_all", "source_plus", "eager", "sao", "planner")
+"""The ways of running dbt after Fivetran that ``bench day`` compares by default, in the order
+of the figures. ``build_all_coalesced`` (once per tick) can be added with ``--strategies``."""
+ALL_STRATEGIES = ("build_all", "build_all_coalesced", "source_plus", "eager", "sao", "planner")
 BUILT_TYPES = frozenset({"model", "snapshot"})
 PLATFORM_SOURCE = "fivetran_metadata"
 """Every sync writes Fivetran's log/MAR/connection rows: ``source_plus`` selects their
@@ -92,15 +96,29 @@ class Strategy:
         self.runs.append(run)
         return run
 
-    def react(self, syncs: Sequence[Sync]) -> None:
-        """Do what the strategy does after one tick's syncs."""
+    def react(self, syncs: Sequence[Sync], until_s: float | None = None) -> None:
+        """Do what the strategy does after one tick's syncs, up to ``until_s`` (the next tick)."""
         raise NotImplementedError
+
+
+@dataclass
+class Selective(Strategy):
+    """A strategy that builds chosen tables, by dbt node name, with the platform's arguments."""
+
+    names: Mapping[dg.AssetKey, str] = field(default_factory=dict)
+
+    def build_keys(self, at_s: float, keys: Iterable[dg.AssetKey]) -> Run:
+        """One run of ``keys`` (``transform.partitions.dbt_build_args``), placed at ``at_s``."""
+        from analytics_platform.transform.partitions import dbt_build_args
+
+        selection = " ".join(sorted(self.names[key] for key in keys))
+        return self.execute(at_s, dbt_build_args(select=selection), selection)
 
 
 class BuildAll(Strategy):
     """The per-sync baseline: the whole project after every sync."""
 
-    def react(self, syncs: Sequence[Sync]) -> None:
+    def react(self, syncs: Sequence[Sync], until_s: float | None = None) -> None:
         """One whole-project build per sync, triggered as it ends (queued while busy)."""
         for sync in syncs:
             self.execute(sync.end_s, dbt_args("build"), "(all)")
@@ -109,7 +127,7 @@ class BuildAll(Strategy):
 class BuildAllCoalesced(Strategy):
     """The per-sync baseline, coalesced: the whole project once per tick."""
 
-    def react(self, syncs: Sequence[Sync]) -> None:
+    def react(self, syncs: Sequence[Sync], until_s: float | None = None) -> None:
         """One whole-project build once the tick's last sync has landed."""
         if syncs:
             self.execute(max(s.end_s for s in syncs), dbt_args("build"), "(all)")
@@ -122,7 +140,7 @@ class SourcePlus(Strategy):
     sources: Mapping[str, str] = field(default_factory=dict)
     prefixes: Mapping[str, str] = field(default_factory=dict)
 
-    def react(self, syncs: Sequence[Sync]) -> None:
+    def react(self, syncs: Sequence[Sync], until_s: float | None = None) -> None:
         """One build per debounce group, selecting the groups' sources' downstream."""
         for group in debounce([s.end_s for s in syncs], SOURCE_PLUS_DEBOUNCE_S):
             names = source_selectors([syncs[i].schema for i in group], self.sources, self.prefixes)

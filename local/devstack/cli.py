@@ -41,7 +41,7 @@ app = typer.Typer(
 app.add_typer(fivetran_app, name="fivetran")
 console = Console()
 
-BENCHMARKS = ("generate", "landing", "incremental", "load", "latency", "backfill", "day")
+BENCHMARKS = ("generate", "landing", "incremental", "load", "latency", "backfill", "day", "scale")
 DEFAULT_SCALE = 0.001
 
 

@@ -29,6 +29,8 @@ from devstack.stack import REPO_ROOT, remove_stack, write_stack
 Progress = Callable[[str, int, int], None]
 RECEIVER = "webhook-receiver"
 """The supervisor's name of the webhook receiver (and of its log file)."""
+DAEMON = "dagster-daemon"
+"""The supervisor's name of the Dagster daemon (and of its log file)."""
 
 
 class LaunchError(RuntimeError):
@@ -62,6 +64,8 @@ class LocalPlatform:
     """How Dagster learns of syncs: ``webhook`` (the receiver) or ``polling`` (a sensor)."""
     poll_interval_s: float | None = None
     """The polling sensor's interval (``FIVETRAN_POLL_INTERVAL_S``); None keeps the default."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Added to the code location's environment (e.g. ``FIELDFORCE_AUTOMATION=planner``)."""
     supervisor: Supervisor = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -172,7 +176,7 @@ class LocalPlatform:
             env["FIELDFORCE_FIRST_PARTITION_DATE"] = start[:10]
         if dsns := self.info.get("sources", {}).get("jobs_db_dsns"):
             env["JOBS_DB_DSNS"] = json.dumps(dsns)
-        return env
+        return env | self.extra_env
 
     def _start_alert_standins(self) -> None:
         slack_port, pagerduty_port = free_port(), free_port()
@@ -270,8 +274,6 @@ class LocalPlatform:
                 "analytics_platform.ingest.webhook",
                 "--port",
                 str(port),
-                "--state",
-                str(self.home / "dagster" / "webhook_state.json"),
                 "--public-url",
                 url,
             ],
@@ -315,11 +317,22 @@ class LocalPlatform:
                 f"the Dagster UI did not start on 127.0.0.1:{port}"
                 f" (see {self.home / 'logs' / 'dagster-webserver.log'})"
             )
+        self.info["dagster_url"] = f"http://127.0.0.1:{port}"
+        self.info["dagster_home"] = str(dagster_home)
+        self.start_daemon()
+
+    def start_daemon(self) -> None:
+        """Start the Dagster daemon on the running webserver's home (again, after it died).
+
+        A dead daemon's child stays in the supervisor, so stopping the platform still sweeps
+        its process group (the code server and run workers it started).
+        """
+        dagster_home = Path(self.info["dagster_home"])
+        env = self.env() | {"DAGSTER_HOME": str(dagster_home), "TMPDIR": str(self.home / "tmp")}
+        bin_dir = Path(sys.executable).parent
         self.supervisor.start(
-            "dagster-daemon",
-            [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+            DAEMON,
+            [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
             env=env,
             cwd=REPO_ROOT,
         )
-        self.info["dagster_url"] = f"http://127.0.0.1:{port}"
-        self.info["dagster_home"] = str(dagster_home)

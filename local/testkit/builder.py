@@ -183,6 +183,9 @@ def _estate_stack(
             warehouse.unlink(missing_ok=True)
             shutil.rmtree(fivetran_home, ignore_errors=True)
             estate.generate(progress=spec.progress)
+        else:
+            # A reused estate resumes at the calendar's now, not where it was stopped.
+            estate.catch_up(progress=spec.progress)
         info = estate.connection_info()
     except BaseException:
         estate.stop()

@@ -12,6 +12,8 @@ that could have built it again.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
 from devstack.environ import environ
-from devstack.launcher import LocalPlatform
+from devstack.launcher import DAEMON, LocalPlatform
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -272,6 +274,20 @@ class RunningPlatform:
                 return
             time.sleep(1.0)
         raise TimeoutError(f"timed out after {timeout_s}s waiting for {what} ({self.logs()})")
+
+    def kill_daemon(self) -> None:
+        """``kill -9`` the Dagster daemon alone (its code server and run workers live on)."""
+        [daemon] = [
+            child
+            for child in self.platform.supervisor.children
+            if child.name == DAEMON and child.popen.poll() is None
+        ]
+        os.kill(daemon.popen.pid, signal.SIGKILL)
+        daemon.popen.wait(timeout=30)
+
+    def restart_daemon(self) -> None:
+        """Start the daemon again after :meth:`kill_daemon`, as the platform first started it."""
+        self.platform.start_daemon()
 
     def logs(self) -> str:
         """Where to look when something did not happen."""

@@ -74,6 +74,22 @@ def _builds_since(platform: RunningPlatform, since: float) -> Counter[dg.AssetKe
     return Counter({key: len(ids) for key, ids in runs.items()})
 
 
+def _explain(platform: RunningPlatform, since: float) -> str:
+    """Which runs built what and who asked, and what was reported: for a failure's message."""
+    lines = [
+        f"run {run.run_id[:8]} {run.status.value} trigger={run.tags.get('fieldforce/trigger')}"
+        f" sensor={run.tags.get('dagster/sensor_name')}"
+        f" selection={sorted(k.to_user_string() for k in run.asset_selection or ())}"
+        for run in platform.runs_since(since)
+    ]
+    lines += [
+        f"reported {key.to_user_string()} x{n}"
+        for key, n in platform.materializations_since(since).items()
+        if key.path[0] == "fivetran"
+    ]
+    return "\n".join(lines)
+
+
 def _partitions_since(platform: RunningPlatform, since: float, key: dg.AssetKey) -> set[str]:
     """The partitions of ``key`` materialized since ``since``."""
     result = platform.instance().fetch_materializations(
@@ -160,7 +176,8 @@ def test_two_connectors_landing_together_build_shared_assets_once(
     started = time.time()
     running_platform.sync("postgres_jobs_bu_north", "postgres_jobs_bu_south")
     both = {_jobs_asset("bu_north"), _jobs_asset("bu_south")}
-    expected = rebuilt_by(specs, _reported_after(running_platform, started, both))
+    first_batch = _reported_after(running_platform, started, both)
+    expected = rebuilt_by(specs, first_batch)
     running_platform.wait_for(
         lambda: set(running_platform.built_since(started)) >= expected,
         timeout_s=300,
@@ -168,8 +185,18 @@ def test_two_connectors_landing_together_build_shared_assets_once(
     )
     running_platform.wait_quiet()
     built = _builds_since(running_platform, started)
-    assert set(built) == expected
-    assert {str(key): n for key, n in built.items() if n != 1} == {}
+    # A connector reported again, or only after the batch (another connector's sync that
+    # happened to land meanwhile), is a second batch: its downstream may rebuild again.
+    reports = running_platform.materializations_since(started)
+    late = {
+        key
+        for key, n in reports.items()
+        if key.path[0] == "fivetran" and (n > 1 or key not in first_batch)
+    }
+    allowed_again = rebuilt_by(specs, late) if late else set()
+    assert set(built) == expected | allowed_again, _explain(running_platform, started)
+    twice = {str(key): n for key, n in built.items() if n != 1 and key not in allowed_again}
+    assert twice == {}, _explain(running_platform, started)
     rows = _warehouse(
         running_platform,
         "select job_id, job_priority from core.fct_jobs where job_id in (?, ?) order by 1",

@@ -11,12 +11,17 @@ materialization, so nothing downstream runs.
 Two more duties make the path lossless and economical:
 
 * **Debounce** (:mod:`.debounce`): reports are held while another sync is in flight (a
-  ``sync_start`` with no ``sync_end`` yet) and for a short quiet period, then released together,
-  so connectors that land close together trigger one rebuild of what they share. Reports that
+  ``sync_start`` with no ``sync_end`` yet), then released together the moment none is, so
+  connectors that sync side by side trigger one rebuild of what they share, and a sync with no
+  other in flight is reported at once. Reports that
   fail to reach Dagster are kept and retried, never dropped.
 * **Sweep** (:mod:`.sweep`): at start-up and then periodically the receiver asks the Fivetran
   API for each connector's last sync, so a sync that ended while the receiver was down, or whose
   webhook Fivetran gave up delivering, is still reported.
+
+The receiver keeps no state of its own: its watermarks are what the Dagster instance already
+holds (each landed table's latest materialization, read through the webserver,
+:mod:`.reporting`), so a killed receiver restarts where Dagster's record ends (:mod:`.observer`).
 
 Run it next to the Dagster webserver: ``python -m analytics_platform.ingest.webhook --port P
 --public-url URL`` (:mod:`.cli`). With a public URL the receiver keeps exactly one account
@@ -33,7 +38,7 @@ from analytics_platform.ingest.webhook.registration import (
     RegistrationError,
     WebhookRegistration,
 )
-from analytics_platform.ingest.webhook.reporting import report
+from analytics_platform.ingest.webhook.reporting import graphql_reported, report
 from analytics_platform.ingest.webhook.signing import SIGNATURE_HEADER, signature, verify
 from analytics_platform.ingest.webhook.sweep import SWEEP_INTERVAL_S, start_sweep
 
@@ -46,6 +51,7 @@ __all__ = [
     "SyncObserver",
     "WebhookRegistration",
     "create_app",
+    "graphql_reported",
     "main",
     "report",
     "signature",

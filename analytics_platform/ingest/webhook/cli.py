@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +22,7 @@ from analytics_platform.ingest.webhook.app import create_app
 from analytics_platform.ingest.webhook.debounce import Debouncer
 from analytics_platform.ingest.webhook.observer import SyncObserver
 from analytics_platform.ingest.webhook.registration import WebhookRegistration, lifespan
-from analytics_platform.ingest.webhook.reporting import report
+from analytics_platform.ingest.webhook.reporting import graphql_reported, report
 from analytics_platform.ingest.webhook.sweep import SWEEP_INTERVAL_S, start_sweep
 
 PROG = "python -m analytics_platform.ingest.webhook"
@@ -51,7 +50,6 @@ def _warehouse_connections() -> Callable[[], AbstractContextManager[Any]]:
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    state: Annotated[Path | None, typer.Option(help="Watermark file (default under home).")] = None,
     quiet: Annotated[
         float, typer.Option(help="Seconds without sync events before reporting.")
     ] = RECEIVER_QUIET_S,
@@ -90,10 +88,12 @@ def serve(
         api_base_url=settings.fivetran_api_base_url,
     )
     dialect: Dialect = "snowflake" if settings.warehouse_type == "snowflake" else "duckdb"
+    dagster_url = settings.dagster_ui_url
+    # The watermarks are what the webserver's instance holds: nothing is kept beside the process.
     observer = SyncObserver(
         lambda: with_platform_tables(fetch_tables_by_connector(workspace.get_client())),
         _warehouse_connections(),
-        state or settings.home / "webhook_state.json",
+        graphql_reported(dagster_url),
         dialect,
         connector_details=lambda cid: workspace.get_client().get_connector_details(cid),
     )
@@ -109,7 +109,6 @@ def serve(
         if public_url
         else None
     )
-    dagster_url = settings.dagster_ui_url
     debouncer = Debouncer(lambda event: report(dagster_url, event), quiet_s=quiet).start()
     receiver = create_app(
         require("FIVETRAN_WEBHOOK_SECRET"),

@@ -2,8 +2,9 @@
 
 Fivetran runs connectors in parallel: when two land close together, reporting each at once
 would start a rebuild of their shared downstream assets, and the second report would then need
-another. Holding reports until the in-flight syncs end and a quiet period has passed releases
-them in one burst: one rebuild. When a batch is due is decided by
+another. Holding reports until the in-flight syncs end releases them in one burst: one rebuild.
+With no other sync in flight, a report goes out at once (the default quiet period is zero,
+:data:`analytics_platform.batching.RECEIVER_QUIET_S`): waiting would only delay its run. When a batch is due is decided by
 :func:`analytics_platform.batching.batch_due`, the rule the sync sensor applies too.
 """
 
@@ -21,10 +22,12 @@ log = logging.getLogger("fieldforce.webhook")
 
 
 class Debouncer:
-    """Releases reports once no sync is in flight and a quiet period has passed.
+    """Releases reports once no sync is in flight (and ``quiet_s``, zero by default, has passed).
 
     Reports are held until the in-flight syncs end (at most ``max_hold_s``) and ``quiet_s``
-    has passed without a new event. Reports that fail to reach Dagster go back to the queue and
+    has passed without a new event. A sync counts as in flight from its ``sync_start`` until its
+    ``sync_end`` has been measured and added, so a sync that ends while another's changes are
+    still being measured does not release without them. Reports that fail to reach Dagster go back to the queue and
     are retried, never dropped.
     """
 

@@ -3,6 +3,9 @@
 A sync that ended while the receiver was down, or whose webhook Fivetran gave up delivering,
 is still reported: the sweep asks the API for each connector's last sync at start-up and then
 periodically, and the watermarks make a second look at an already reported sync report nothing.
+The start-up sweep is also how a restarted receiver recovers what it had measured and not yet
+delivered when it stopped: those tables' watermarks in Dagster never moved, so they measure
+as changed again.
 """
 
 from __future__ import annotations

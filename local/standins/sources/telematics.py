@@ -52,8 +52,13 @@ SCHEMA = pa.schema(
         ("received_at", ac.TS),
     ]
 )
-_DAY_CACHE: dict[tuple[int, int, int], dict[str, np.ndarray]] = {}
-"""Recent days' deliveries: consecutive hourly batches share the days they draw from."""
+ON_TIME_US = 62 * US
+"""An on-time delivery arrives within (2 + 60 u^3) s of its fix; late ones (an hour or more)
+and redeliveries (a minute or more after the first) take longer: :func:`batch` builds the two
+kinds apart."""
+_TAIL_CACHE: dict[tuple[int, int, int], dict[str, np.ndarray]] = {}
+"""Recent days' slow deliveries (late and redelivered, ~1.5 % of a day): consecutive hourly
+batches share the days they draw from."""
 _CENTERS = {r.region_id: (r.center_lat, r.center_lon) for r in catalog.REGIONS}
 
 
@@ -95,9 +100,11 @@ def _hex_ids(h1: np.ndarray, h2: np.ndarray) -> pa.Array:
 
 
 def day_deliveries(
-    seed: int, fl: Fleet, day: int, rows: slice | None = None
+    seed: int, fl: Fleet, day: int, rows: slice | np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """Every delivery (duplicates included) of the fixes taken on ``day`` by technicians ``rows``.
+
+    ``rows`` is a slice or an array of technician rows (default: the whole fleet).
 
     Returns arrays keyed ``tech_row, fix, event_at, received_at`` (unsorted); the payload is
     filled in by :func:`to_table` only for the rows that end up in a batch.
@@ -189,8 +196,40 @@ def to_table(seed: int, fl: Fleet, d: dict[str, np.ndarray]) -> pa.Table:
     return table.sort_by([("received_at", "ascending"), ("event_id", "ascending")])
 
 
+def _slow_deliveries(seed: int, fl: Fleet, day: int) -> dict[str, np.ndarray]:
+    """The deliveries of ``day``'s fixes that took :data:`ON_TIME_US` or longer (cached)."""
+    key = (seed, id(fl), day)
+    if key not in _TAIL_CACHE:
+        while len(_TAIL_CACHE) >= 6:
+            _TAIL_CACHE.pop(next(iter(_TAIL_CACHE)))
+        parts = []
+        for chunk in range(0, len(fl.techs.ids), TECH_CHUNK):
+            d = day_deliveries(seed, fl, day, slice(chunk, chunk + TECH_CHUNK))
+            parts.append(_take(d, np.flatnonzero(d["received_at"] - d["event_at"] >= ON_TIME_US)))
+        _TAIL_CACHE[key] = _concat(parts)
+    return _TAIL_CACHE[key]
+
+
+def _on_shift(fl: Fleet, day: int, start: int, end: int) -> np.ndarray:
+    """Rows of the technicians whose fixes on ``day`` can fall in ``[start, end)``."""
+    t = fl.techs
+    rows = np.arange(len(t.ids))
+    rows = rows[t.works(np.full(len(rows), day), rows)]
+    first = local_to_utc_us(t.tz[rows], np.full(len(rows), day), t.shift_start_min[rows])
+    # the last fix plus its jitter (under half an interval): one more interval is a safe bound
+    last = first + (t.shift_len_min[rows] * 60 // fl.interval_s + 1) * fl.interval_s * US
+    return rows[(first < end) & (last > start)]
+
+
 def batch(seed: int, fl: Fleet, seq: int) -> pa.Table:
-    """The deliveries received during hour ``seq`` (hours since the start): rebuilt anew."""
+    """The deliveries received during hour ``seq`` (hours since the start): rebuilt anew.
+
+    Built in two parts whose union is every delivery received in the hour, so that memory
+    stays bounded at any scale (a full-scale day is 50 M fixes): on-time deliveries come
+    from fixes of the hour itself, drawn only for the technicians on shift then, a chunk of
+    technicians at a time; slow ones (late, redelivered) from each recent day's slow
+    deliveries, drawn once per day and kept.
+    """
     origin = start_us()
     start = origin + seq * BATCH_US
     end = start + BATCH_US
@@ -198,15 +237,15 @@ def batch(seed: int, fl: Fleet, seq: int) -> pa.Table:
     last_day = (end - 1) // DAY_US - origin // DAY_US
     parts = []
     for day in range(first_day, last_day + 1):
-        key = (seed, id(fl), day)
-        if key not in _DAY_CACHE:
-            while len(_DAY_CACHE) >= 6:
-                _DAY_CACHE.pop(next(iter(_DAY_CACHE)))
-            _DAY_CACHE[key] = day_deliveries(seed, fl, day)
-        d = _DAY_CACHE[key]
-        parts.append(
-            _take(d, np.flatnonzero((d["received_at"] >= start) & (d["received_at"] < end)))
-        )
+        slow = _slow_deliveries(seed, fl, day)
+        received = slow["received_at"]
+        parts.append(_take(slow, np.flatnonzero((received >= start) & (received < end))))
+        on_shift = _on_shift(fl, day, start - ON_TIME_US, end)
+        for chunk in range(0, len(on_shift), TECH_CHUNK):
+            d = day_deliveries(seed, fl, day, on_shift[chunk : chunk + TECH_CHUNK])
+            received = d["received_at"]
+            fresh = (received - d["event_at"] < ON_TIME_US) & (received >= start) & (received < end)
+            parts.append(_take(d, np.flatnonzero(fresh)))
     return to_table(seed, fl, _concat(parts))
 
 

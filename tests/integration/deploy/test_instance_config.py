@@ -170,6 +170,7 @@ def _chart_instance(values: dict[str, Any]) -> dict[str, Any]:
 
 def _file_instance(prod: dict[str, Any]) -> dict[str, Any]:
     launcher = prod["run_launcher"]["config"]
+    queued = prod["run_coordinator"]["config"]
     return {
         "run_launcher": (prod["run_launcher"]["class"], launcher["load_incluster_config"]),
         "env_config_maps": launcher["env_config_maps"],
@@ -178,9 +179,9 @@ def _file_instance(prod: dict[str, Any]) -> dict[str, Any]:
         "run_coordinator": (
             prod["run_coordinator"]["class"],
             {
-                "dequeueIntervalSeconds": prod["run_coordinator"]["config"][
-                    "dequeue_interval_seconds"
-                ]
+                "dequeueIntervalSeconds": queued["dequeue_interval_seconds"],
+                "dequeueUseThreads": queued["dequeue_use_threads"],
+                "dequeueNumWorkers": queued["dequeue_num_workers"],
             },
         ),
         "run_retries": prod["run_retries"],

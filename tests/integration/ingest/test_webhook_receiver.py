@@ -4,7 +4,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,7 +15,7 @@ from starlette.testclient import TestClient
 from testkit.stack import API_KEY, API_SECRET, Stack
 
 from analytics_platform.ingest.fivetran import ConfigurableFivetranWorkspace
-from analytics_platform.ingest.observe import fetch_tables_by_connector
+from analytics_platform.ingest.observe import fetch_tables_by_connector, instance_reported
 from analytics_platform.ingest.webhook import SIGNATURE_HEADER, SyncObserver, create_app
 
 SECRET = "whsec-test-secret"
@@ -37,7 +36,7 @@ def _payload(connector_id: str, status: str = "SUCCESSFUL") -> dict[str, Any]:
 
 
 @pytest.fixture
-def receiver(stack: Stack, tmp_path: Path) -> Iterator[tuple[TestClient, list[Any]]]:
+def receiver(stack: Stack) -> Iterator[tuple[TestClient, list[Any]]]:
     workspace = ConfigurableFivetranWorkspace(
         account_id="test", api_key=API_KEY, api_secret=API_SECRET, api_base_url=stack.api_url
     )
@@ -50,11 +49,19 @@ def receiver(stack: Stack, tmp_path: Path) -> Iterator[tuple[TestClient, list[An
         finally:
             connection.close()
 
+    instance = dg.DagsterInstance.ephemeral()
     observer = SyncObserver(
-        lambda: fetch_tables_by_connector(workspace.get_client()), connect, tmp_path / "state.json"
+        lambda: fetch_tables_by_connector(workspace.get_client()),
+        connect,
+        instance_reported(instance),
     )
     reported: list[Any] = []
-    app = create_app(SECRET, observer, reported.append)
+
+    def deliver(event: Any) -> None:
+        instance.report_runless_asset_event(event)
+        reported.append(event)
+
+    app = create_app(SECRET, observer, deliver)
     with TestClient(app) as client:
         yield client, reported
 
@@ -145,7 +152,7 @@ def test_unknown_connector_is_404_and_malformed_body_400(
     assert reported == []
 
 
-def test_the_sweep_reports_syncs_whose_webhooks_never_arrived(stack: Stack, tmp_path: Path) -> None:
+def test_the_sweep_reports_syncs_whose_webhooks_never_arrived(stack: Stack) -> None:
     workspace = ConfigurableFivetranWorkspace(
         account_id="test", api_key=API_KEY, api_secret=API_SECRET, api_base_url=stack.api_url
     )
@@ -159,14 +166,17 @@ def test_the_sweep_reports_syncs_whose_webhooks_never_arrived(stack: Stack, tmp_
             connection.close()
 
     client = workspace.get_client()
+    instance = dg.DagsterInstance.ephemeral()
     observer = SyncObserver(
         lambda: fetch_tables_by_connector(client),
         connect,
-        tmp_path / "state.json",
+        instance_reported(instance),
         connector_details=client.get_connector_details,
     )
     # Syncs already happened and no webhook was delivered: the sweep finds every landed table.
     first = observer.reconcile(client.get_connector_details)
+    for event in first:
+        instance.report_runless_asset_event(event)
     landed = {event.asset_key.path[1] for event in first}
     assert "fivetran_postgres_bu_north" in landed and len(landed) >= 3
     assert all(isinstance(event, dg.AssetMaterialization) for event in first)
@@ -183,3 +193,14 @@ def test_the_sweep_reports_syncs_whose_webhooks_never_arrived(stack: Stack, tmp_
         "fivetran/fivetran_postgres_bu_south/jobs"
     ]
     assert observer.reconcile(client.get_connector_details) == []
+    # A receiver restarted over the same instance picks up where Dagster's record ends: the
+    # swept change was never delivered, so it is found again, and nothing else is.
+    restarted = SyncObserver(
+        lambda: fetch_tables_by_connector(client),
+        connect,
+        instance_reported(instance),
+        connector_details=client.get_connector_details,
+    )
+    assert [e.asset_key for e in restarted.reconcile(client.get_connector_details)] == [
+        swept[0].asset_key
+    ]

@@ -177,8 +177,6 @@ def _receiver_argv(port: int, tmp_path: Path) -> list[str]:
         "analytics_platform.ingest.webhook",
         "--port",
         str(port),
-        "--state",
-        str(tmp_path / "state.json"),
         "--public-url",
         _receiver_url(port),
     ]

@@ -37,7 +37,7 @@ from testkit.stack import Stack, StackFactory, pg_cluster
 
 from analytics_platform import resources as resources_module
 from analytics_platform.ingest.assets import fivetran_workspace
-from analytics_platform.ingest.observe import fetch_tables_by_connector
+from analytics_platform.ingest.observe import fetch_tables_by_connector, instance_reported
 from analytics_platform.ingest.webhook import SIGNATURE_HEADER, SyncObserver, create_app, signature
 from analytics_platform.resources import warehouse_resource
 from analytics_platform.settings import PROJECT_ROOT, load_settings, require
@@ -222,7 +222,7 @@ def test_planted_secrets_never_reach_logs_events_metadata_run_config_or_alerts(
         observer = SyncObserver(
             lambda: fetch_tables_by_connector(workspace.get_client()),
             connect,
-            tmp_path / "webhook_state.json",
+            instance_reported(instance),
         )
         app = create_app(
             require("FIVETRAN_WEBHOOK_SECRET"), observer, instance.report_runless_asset_event

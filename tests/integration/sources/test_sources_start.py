@@ -128,3 +128,28 @@ def test_the_generator_draws_by_time_since_the_start() -> None:
     assert {key: bool(np.array_equal(first[key], later[key])) for key in first} == dict.fromkeys(
         first, True
     )
+
+
+def test_a_reused_estate_catches_up_to_the_calendar_with_the_changes_it_missed(
+    base_dir: Path, week_apart: dict[str, tuple[datetime, dict[str, str]]]
+) -> None:
+    """Stopped at 07:15 and started again at SUMMER: the same data as generated at SUMMER."""
+    home = base_dir / "stopped_earlier"
+    stopped_at = SUMMER - timedelta(hours=3, minutes=2)
+    with Estate(home, seed=5, scale=SCALE, tenants=1) as estate:
+        estate.generate(now=stopped_at)
+    with Estate(home, seed=5, scale=SCALE, tenants=1) as estate:
+        steps: list[tuple[str, int, int]] = []
+        applied = estate.catch_up(lambda *step: steps.append(step), now=SUMMER)
+        assert estate.clock == from_us(grid_floor_us(SUMMER))
+        assert applied == (grid_floor_us(SUMMER) - grid_floor_us(stopped_at)) / 60e6
+        assert steps[-1][1] == steps[-1][2] == 3  # 07:15 -> 10:15, hour by hour
+        assert estate.catch_up(now=SUMMER) == 0.0
+        start = estate.time_origin
+        info = estate.connection_info()
+        digests = _relative_digests(info["jobs_db_dsns"]["bu_north"], start, ("public",))
+        saas = (catalog.SALESFORCE.schema, catalog.QUICKBOOKS.schema, catalog.SERVICETITAN.schema)
+        digests |= _relative_digests(info["saas_dsn"], start, saas)
+    first_start, first = week_apart["first"]
+    assert start == first_start
+    assert {table: d for table, d in digests.items() if first[table] != d} == {}

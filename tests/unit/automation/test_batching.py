@@ -43,7 +43,17 @@ def test_due_at_is_the_first_moment_the_batch_is_due(oldest: float, newest: floa
     assert not batch_due(oldest, newest, at - 1e-6, quiet_s=3.0, max_hold_s=60.0)
 
 
-def test_the_sensor_waits_less_than_the_receiver_it_follows() -> None:
-    # The receiver batches the syncs; the sensor only keeps one release in one run.
-    assert SYNC_QUIET_S < RECEIVER_QUIET_S
+def test_the_receiver_waits_for_no_quiet_and_the_sensor_for_little() -> None:
+    # The receiver's batching is its in-flight hold; the sensor's short quiet keeps one release
+    # (or releases landing together) in one run.
+    assert RECEIVER_QUIET_S == 0.0
+    assert 0.0 < SYNC_QUIET_S <= 1.0
     assert SYNC_MAX_HOLD_S <= RECEIVER_MAX_HOLD_S
+
+
+def test_with_no_quiet_a_batch_is_due_at_once_unless_a_sync_is_in_flight() -> None:
+    now = 1000.0
+    rule = {"quiet_s": RECEIVER_QUIET_S, "max_hold_s": RECEIVER_MAX_HOLD_S}
+    assert batch_due(now, now, now, **rule)
+    assert batch_due(now, now, now, in_flight_since=[now - RECEIVER_MAX_HOLD_S], **rule)
+    assert not batch_due(now, now, now, in_flight_since=[now - 1.0], **rule)

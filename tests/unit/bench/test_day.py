@@ -1,38 +1,40 @@
 """The day-in-the-life benchmark's accounting and strategy selection (``benchmarks.day``)."""
 
-import datetime as dt
 from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from analytics_platform.automation import (
-    ON_CODE,
-    ON_UPSTREAM,
-    REBUILD_TAG,
-    SYNC_QUIET_S,
-    sync_rebuilds,
-    table_condition,
-    view_condition,
-)
+from analytics_platform.automation.policy import Cron, Eager, Freshness, OnDemand
+from analytics_platform.batching import SYNC_QUIET_S
 from benchmarks.day import (
     QUIET_S,
     SENSOR_INTERVAL_S,
-    Automation,
     BuildAll,
     BuildAllCoalesced,
+    DataTimes,
     Invocation,
+    Lineage,
+    Planner,
     Run,
     Sync,
     debounce,
     due_connectors,
+    expected_landings,
     first_reflection,
     freshness_met,
     next_tick,
     percentile,
+    replay_data_times,
+    search_build_after,
+    simulate,
     source_selectors,
     summarize,
+    windows_met,
 )
+from benchmarks.day.eager import Eager as EagerStrategy
 
 DESIGN_CADENCES = {
     "postgres_jobs_bu_north": 15,
@@ -114,46 +116,6 @@ def test_source_plus_selects_the_synced_sources_and_fivetrans_own_tables() -> No
     assert source_selectors([], sources, prefixes) == ["fivetran_metadata"]
 
 
-MART = dg.AssetKey(["marts", "core", "fct_jobs"])
-OTHER_MART = dg.AssetKey(["marts", "ops", "pipeline_status"])
-
-
-def _run(start: float, end: float, built: set[dg.AssetKey], builds: int = 1) -> Run:
-    return Run(
-        trigger_s=start,
-        start_s=start,
-        end_s=end,
-        built=frozenset(built),
-        builds=builds,
-        warehouse_s=end - start,
-        model_s=end - start,
-        wall_s=end - start,
-        failed=0,
-        selection="",
-    )
-
-
-def test_summary_latency_is_the_last_affected_mart_and_counts_what_never_rebuilt() -> None:
-    syncs = [
-        Sync("a", "s", 0.0, 10.0, ()),
-        Sync("b", "s", 10.0, 20.0, ()),
-        Sync("c", "s", 900.0, 905.0, ()),
-    ]
-    affected = {0: {MART, OTHER_MART}, 1: {MART}, 2: {OTHER_MART}}
-    runs = [_run(20.0, 30.0, {MART}, 3), _run(30.0, 50.0, {OTHER_MART}, 2)]
-    figures = summarize(
-        "x", runs, syncs, affected, {MART: 3600.0, OTHER_MART: 60.0}, [900.0, 1800.0], 1800.0
-    )
-    assert figures["x_builds"] == 5
-    assert figures["x_warehouse_s"] == 30.0
-    # sync 0: marts at 30 and 50 -> 40 s; sync 1: 30 -> 10 s; sync 2: never -> 1800 - 905.
-    assert figures["x_latency_max_s"] == 895.0
-    assert figures["x_latency_p50_s"] == 40.0
-    assert figures["x_unreflected"] == 1
-    # OTHER_MART (60 s window) is stale at 1800 (sync 2 unreflected for 895 s): 3 of 4 met.
-    assert figures["x_freshness_met"] == 0.75
-
-
 class _Dbt:
     """Builds exactly what it is asked to (by node name; all without a selection), instantly."""
 
@@ -168,80 +130,6 @@ class _Dbt:
             1.5,
             tuple((self.names[name], "model", "success", 0.5) for name in selected),
         )
-
-
-def test_automation_builds_a_sync_in_one_run_and_the_conditions_add_nothing() -> None:
-    source = dg.AssetKey(["fivetran", "fivetran_jobs", "jobs"])
-    view = dg.AssetKey(["staging", "stg_jobs"])
-    table = dg.AssetKey(["intermediate", "int_jobs"])
-    mart = dg.AssetKey(["marts", "core", "fct_jobs"])
-
-    @dg.asset(
-        key=view,
-        deps=[source],
-        group_name="staging",
-        automation_condition=view_condition(),
-        tags={REBUILD_TAG: ON_CODE},
-    )
-    def stg() -> None: ...
-
-    @dg.asset(
-        key=table,
-        deps=[view],
-        automation_condition=table_condition(),
-        tags={REBUILD_TAG: ON_UPSTREAM},
-    )
-    def intermediate() -> None: ...
-
-    daily = dg.DailyPartitionsDefinition(start_date="2026-03-01", timezone="UTC")
-
-    @dg.asset(
-        key=mart,
-        deps=[table],
-        partitions_def=daily,
-        automation_condition=table_condition(),
-        tags={REBUILD_TAG: ON_UPSTREAM},
-    )
-    def fact() -> None: ...
-
-    defs = dg.Definitions(
-        assets=[dg.AssetSpec(source, kinds={"fivetran"}), stg, intermediate, fact]
-    )
-    names = {view: "stg_jobs", table: "int_jobs", mart: "fct_jobs"}
-    keys = {f"model.p.{name}": key for key, name in names.items()}
-    dbt = _Dbt({name: f"model.p.{name}" for name in names.values()})
-    automation = Automation(
-        "automation",
-        dbt,  # type: ignore[arg-type]
-        keys,
-        defs=defs,
-        instance=dg.DagsterInstance.ephemeral(),
-        day_start=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
-        names=names,
-        partitioned={mart: daily},
-        rebuilds=sync_rebuilds(defs.resolve_all_asset_specs()),
-    )
-    assert automation.start([source, *names]) == 0
-
-    event = dg.AssetMaterialization(source)
-    automation.react([Sync("postgres_jobs", "fivetran_jobs", 900.0, 901.2, (event,))])
-    [run] = automation.runs
-    # The table and the mart over the view rebuild, in one run; the view does not; and the
-    # conditions, evaluated after it, ask for no second build.
-    assert run.selection == "fct_jobs int_jobs"
-    assert run.built == frozenset({table, mart})
-    assert "--select" in dbt.calls[0] and dbt.calls[0][0] == "build"
-    # Released QUIET_S after the sync, requested at the first sensor tick once it is quiet.
-    assert run.start_s == next_tick(901.2 + QUIET_S + SYNC_QUIET_S, SENSOR_INTERVAL_S)
-    assert run.end_s == pytest.approx(run.start_s + 1.5)
-    # The fact's build is recorded for its latest partition at the run's simulated time.
-    latest = automation.instance.get_latest_materialization_event(mart)  # type: ignore[union-attr]
-    assert latest is not None and latest.asset_materialization is not None
-    assert latest.asset_materialization.partition == "2026-03-31"
-
-    # A tick whose syncs changed nothing builds nothing.
-    automation.react([Sync("postgres_jobs", "fivetran_jobs", 1800.0, 1801.0, ())])
-    assert len(automation.runs) == 1
 
 
 def test_build_all_builds_the_whole_project_after_every_sync_and_queues_while_busy() -> None:
@@ -265,3 +153,301 @@ def test_build_all_builds_the_whole_project_after_every_sync_and_queues_while_bu
     coalesced.react([])
     [run] = coalesced.runs
     assert (run.trigger_s, run.builds) == (901.5, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lineage, data time, windows, sao's search, the planner strategy
+# ---------------------------------------------------------------------------------------------
+
+JOBS = dg.AssetKey(["fivetran", "jobs", "jobs"])
+CRM = dg.AssetKey(["fivetran", "crm", "accounts"])
+INT = dg.AssetKey(["intermediate", "int_jobs"])
+FACT = dg.AssetKey(["marts", "core", "fct_jobs"])
+DIM = dg.AssetKey(["marts", "core", "dim_customers"])
+REPORT = dg.AssetKey(["marts", "executive", "rpt_summary"])
+WARN = timedelta(minutes=30)
+
+
+def _lineage() -> Lineage:
+    """jobs -> int -> fct (eager, 10 min) and dim (freshness 30m, also reads crm) -> report."""
+    return Lineage.build(
+        [JOBS, CRM],
+        {INT: [JOBS], FACT: [INT], DIM: [INT, CRM], REPORT: [DIM]},
+        {
+            INT: OnDemand(),
+            FACT: Eager(),
+            DIM: Freshness(WARN, timedelta(minutes=60)),
+            REPORT: Cron("0 6 * * *", "America/New_York"),
+        },
+        {FACT: 600.0, DIM: WARN.total_seconds()},
+    )
+
+
+def test_lineage_orders_upstream_first_and_finds_sources_and_downstream() -> None:
+    lineage = _lineage()
+    order = list(lineage.order)
+    assert order.index(INT) < order.index(FACT) and order.index(DIM) < order.index(REPORT)
+    assert lineage.sources[DIM] == {JOBS, CRM} and lineage.sources[REPORT] == {JOBS, CRM}
+    assert lineage.downstream([CRM]) == {DIM, REPORT}
+    assert lineage.downstream([JOBS], past_cron=False) == {INT, FACT, DIM}
+
+
+def test_a_build_over_a_stale_intermediate_does_not_reflect_the_sync() -> None:
+    times = DataTimes(_lineage())
+    times.land(JOBS, 905.0)
+    times.land(CRM, 910.0)
+    # The dim alone: its crm path is current, its jobs path (through int) is not.
+    times.apply(920.0, 925.0, [DIM])
+    assert times.current[DIM] == {JOBS: 0.0, CRM: 910.0}
+    assert times.reflected_at(DIM, [CRM], 910.0) == 925.0
+    assert times.reflected_at(DIM, [JOBS], 905.0) is None
+    assert times.unreflected(DIM, 930.0)
+    # A run reads what had landed when it started: the 1805 sync lands during it.
+    times.land(JOBS, 1805.0)
+    times.apply(1800.0, 1830.0, [INT, DIM, FACT])
+    assert times.current[DIM] == {JOBS: 905.0, CRM: 910.0}
+    assert times.reflected_at(DIM, [JOBS], 905.0) == 1830.0
+    assert times.reflected_at(DIM, [JOBS], 1805.0) is None
+    assert times.unreflected(FACT, 1830.0) and not times.unreflected(FACT, 1800.0)
+
+
+def test_windows_met_counts_late_and_missing_pairs_and_leaves_undecided_out() -> None:
+    pairs = [(0.0, 100.0, 600.0), (0.0, 700.0, 600.0), (100.0, None, 600.0), (900.0, None, 600.0)]
+    # (100, None) is past its deadline at 1000: missed; (900, None) is not due yet: left out.
+    assert windows_met(pairs, 1000.0) == pytest.approx(1 / 3)
+    assert windows_met([(0.0, 600.0, 600.0)], 1000.0) == 1.0
+    assert windows_met([(900.0, None, 600.0)], 1000.0) is None
+
+
+def _run(start: float, end: float, built: set[dg.AssetKey], builds: int = 1) -> Run:
+    return Run(
+        trigger_s=start,
+        start_s=start,
+        end_s=end,
+        built=frozenset(built),
+        builds=builds,
+        warehouse_s=end - start,
+        model_s=end - start,
+        wall_s=end - start,
+        failed=0,
+        selection="",
+    )
+
+
+def _sync(at: float, end: float, *tables: dg.AssetKey) -> Sync:
+    return Sync("c", "s", at, end, tuple(dg.AssetMaterialization(t) for t in tables))
+
+
+def test_summary_latency_is_per_eager_pair_and_windows_per_windowed_pair() -> None:
+    lineage = _lineage()
+    syncs = [_sync(900.0, 905.0, JOBS), _sync(1800.0, 1805.0, JOBS, CRM)]
+    runs = [
+        _run(910.0, 920.0, {INT, FACT}, 2),  # fct reflects sync 0 after 15 s
+        _run(1810.0, 1830.0, {INT, FACT}, 2),  # fct reflects sync 1 after 25 s
+        _run(3000.0, 3010.0, {INT, DIM}, 2),  # dim: sync 0 after 2105 s (late), sync 1 1205 s
+    ]
+    figures = summarize("x", runs, syncs, lineage, [1800.0, 2700.0, 3600.0], 3600.0)
+    assert figures["x_builds"] == 6 and figures["x_runs"] == 3
+    assert figures["x_latency_p50_s"] == pytest.approx(20.0)
+    assert figures["x_latency_max_s"] == pytest.approx(25.0)
+    # Pairs with a window: (0, fct), (0, dim), (1, fct), (1, dim): dim misses sync 0.
+    assert figures["x_window_pairs"] == 4
+    assert figures["x_windows_met"] == 0.75
+    # The report (cron) never rebuilt: both syncs unreflected there.
+    assert figures["x_unreflected"] == 2
+
+
+def _late(times: DataTimes, mart: dg.AssetKey, syncs: Sequence[Sync], end: float) -> list[Sync]:
+    """Syncs the mart did not reflect within 30 minutes (those whose deadline passed by end)."""
+    return [
+        s
+        for s in syncs
+        if s.end_s + 1800 <= end
+        and ((r := times.reflected_at(mart, s.changed, s.end_s)) is None or r - s.end_s > 1800)
+    ]
+
+
+def test_sao_search_finds_the_largest_build_after_that_keeps_the_window() -> None:
+    mart = dg.AssetKey(["marts", "core", "fct_revenue"])
+    lineage = Lineage.build(
+        [JOBS], {mart: [JOBS]}, {mart: Freshness(WARN, 2 * WARN)}, {mart: WARN.total_seconds()}
+    )
+    # A sync every 15 minutes for four hours, lasting 5 s; runs last 1 s plus the node's 9 s.
+    syncs = [_sync(900.0 * k, 900.0 * k + 5, JOBS) for k in range(1, 17)]
+    end = 900.0 * 17
+    values, builds = search_build_after(lineage, syncs, {mart: 9.0}, end)
+    chosen = values[mart]
+    times, simulated = simulate(lineage, values, syncs, {mart: 9.0}, end)
+    assert simulated == builds
+    assert not _late(times, mart, syncs, end)
+    # One candidate (a minute) more and a sync waits past its window.
+    times, _ = simulate(lineage, {mart: chosen + 60.0}, syncs, {mart: 9.0}, end)
+    assert _late(times, mart, syncs, end)
+    # Waiting saves builds: fewer than one per sync (a build right after a sync catches it
+    # and the one before, so the gap may pass the window by less than a cadence).
+    assert 900.0 < chosen < 1800.0 + 900.0
+    assert builds < len(syncs)
+
+
+def test_sao_builds_a_model_only_with_new_upstream_data_and_its_build_after_passed() -> None:
+    lineage = _lineage()
+    values = {INT: 0.0, FACT: 0.0, DIM: 1200.0}
+    syncs = [_sync(900.0, 905.0, JOBS), _sync(1800.0, 1805.0, CRM)]
+    times, builds = simulate(lineage, values, syncs, {}, 2700.0)
+    # The jobs sync: int and fct at its release; dim waits until 1200 s after the day's start,
+    # and for the crm sync, 1200 s after its own last build (not after the sync).
+    assert [end for end, _ in times.history[FACT]] == [905.0 + QUIET_S + 1.0]
+    assert [end for end, _ in times.history[DIM]] == [1201.0, 2401.0]
+    # The crm sync reaches only the dim (and the cron report, which sao leaves to its cron).
+    assert len(times.history[INT]) == 1 and REPORT not in times.history
+    assert builds == 4
+
+
+def test_expected_landings_follow_each_connectors_cadence_and_offset() -> None:
+    found = expected_landings(
+        1000.0,
+        {"jobs": 15, "crm": 60, "off": 0},
+        {"jobs": 8.0, "crm": 20.0},
+        {"jobs": [JOBS], "crm": [CRM], "off": [INT]},
+    )
+    assert found == {JOBS: 1808.0, CRM: 3620.0}
+    # Right after a landing, the next one is a whole cadence away.
+    assert expected_landings(908.0, {"jobs": 15}, {"jobs": 8.0}, {"jobs": [JOBS]}) == {JOBS: 1808.0}
+
+
+def _names(lineage: Lineage) -> dict[dg.AssetKey, str]:
+    return {key: key.path[-1] for key in lineage.order}
+
+
+def test_planner_builds_eager_at_once_and_batches_freshness_syncs_before_the_deadline() -> None:
+    lineage = _lineage()
+    names = _names(lineage)
+    keys = {f"model.p.{name}": key for key, name in names.items()}
+    dbt = _Dbt({name: f"model.p.{name}" for name in names.values()})
+    planner = Planner(
+        "planner",
+        dbt,  # type: ignore[arg-type]
+        keys,
+        names=names,
+        lineage=lineage,
+        frequencies={"jobs": 15},
+        tables_of={"jobs": [JOBS]},
+    )
+    released = 905.0 + QUIET_S
+    for tick in range(1, 5):
+        at = 900.0 * tick
+        planner.react(
+            [Sync("jobs", "jobs", at, at + 5, (dg.AssetMaterialization(JOBS),))], at + 900
+        )
+    runs = planner.runs
+    # Every sync: the eager fact (and the int it reads) at the first planner tick after release.
+    fact_runs = [run for run in runs if FACT in run.built]
+    assert len(fact_runs) == 4
+    assert fact_runs[0].start_s == next_tick(released, planner.tick_s)
+    assert {INT, FACT} <= fact_runs[0].built and DIM not in fact_runs[0].built
+    # The dim (30 min window) absorbs more than one sync per build, yet meets every window.
+    dim_runs = [run for run in runs if DIM in run.built]
+    assert 1 <= len(dim_runs) < 4
+    assert planner.times is not None
+    for k in range(1, 3):
+        reflected = planner.times.reflected_at(DIM, [JOBS], 900.0 * k + 5)
+        assert reflected is not None and reflected - (900.0 * k + 5) <= WARN.total_seconds()
+    # Its bookkeeping: the dim holds the newest sync landed when its last run started.
+    last = dim_runs[-1]
+    assert planner.times.current[DIM][JOBS] == max(
+        900.0 * k + 5 for k in range(1, 5) if 900.0 * k + 5 <= last.start_s
+    )
+    # Build times are learned from its runs (the stand-in's 1.5 s), not the 60 s default.
+    assert planner.states()[FACT].expected_build_s == pytest.approx(1.5)
+    assert REPORT not in planner.states()
+
+
+def test_eager_runs_everything_downstream_once_per_batch_but_not_the_cron_report() -> None:
+    lineage = _lineage()
+    names = _names(lineage)
+    keys = {f"model.p.{name}": key for key, name in names.items()}
+    eager = EagerStrategy(
+        "eager",
+        _Dbt({name: f"model.p.{name}" for name in names.values()}),  # type: ignore[arg-type]
+        keys,
+        names=names,
+        lineage=lineage,
+    )
+    eager.react([_sync(900.0, 901.2, JOBS), _sync(901.2, 903.0, CRM)], 1800.0)
+    [run] = eager.runs
+    assert run.built == frozenset({INT, FACT, DIM})
+    assert run.start_s == next_tick(903.0 + QUIET_S + SYNC_QUIET_S, SENSOR_INTERVAL_S)
+    eager.react([_sync(1800.0, 1801.0)], 2700.0)  # changed nothing
+    assert len(eager.runs) == 1
+
+
+def test_replayed_data_times_match_live_bookkeeping() -> None:
+    lineage = _lineage()
+    syncs = [(905.0, [JOBS]), (1805.0, [JOBS, CRM])]
+    runs = [(1800.0, 1810.0, [INT, FACT, DIM]), (910.0, 920.0, [INT, FACT])]
+    times = replay_data_times(lineage, syncs, runs)
+    # Runs are applied in time order whatever order they are given in.
+    assert times.history[FACT][0] == (920.0, {JOBS: 905.0})
+    assert times.current[DIM] == {JOBS: 905.0, CRM: 0.0}
+
+
+def test_the_report_draws_the_five_strategies_and_the_timeline(tmp_path: Path) -> None:
+    from benchmarks.report import day_strategies, draw, headline
+
+    names = ("build_all", "source_plus", "eager", "sao", "planner")
+    data: dict[str, object] = {f"{n}_builds": 100 - 10 * i for i, n in enumerate(names)}
+    data |= {f"{n}_windows_met": 1.0 for n in names} | {"automation_builds": 80}
+    data["planner_windows_met"] = 0.995
+    data["timeline"] = {
+        "fct_jobs": {
+            "syncs": [905.0, 1805.0],
+            "warn_s": 1800.0,
+            **{n: {"builds": [920.0], "reflected": [920.0, None]} for n in names},
+        }
+    }
+    # ``automation`` is eager's old name: drawn only when there is no eager.
+    assert day_strategies(data) == list(names)
+    text = headline("day", data)
+    assert (
+        "builds (build_all / source_plus / eager / sao / planner) 100 / 90 / 80 / 70 / 60" in text
+    )
+    assert "100.0 % / 100.0 % / 100.0 % / 100.0 % / 99.5 %" in text
+    path = draw("day", data, tmp_path / "day.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_lineage_from_specs_resolves_views_and_reads_each_dbt_tables_policy_and_window() -> None:
+    from analytics_platform.automation.policy import POLICY_METADATA_KEY
+
+    def dbt_spec(
+        key: dg.AssetKey, deps: list[dg.AssetKey], policy: str | None, **kw: object
+    ) -> dg.AssetSpec:
+        metadata = {POLICY_METADATA_KEY: policy} if policy else {}
+        return dg.AssetSpec(key, deps=deps, kinds={"dbt"}, metadata=metadata, **kw)  # type: ignore[arg-type]
+
+    view = dg.AssetKey(["staging", "stg_jobs"])
+    python_mart = dg.AssetKey(["marts", "ops", "savings"])
+    specs = [
+        dg.AssetSpec(JOBS, kinds={"fivetran"}),
+        dbt_spec(view, [JOBS], None, group_name="staging"),
+        dbt_spec(INT, [view], "on_demand"),
+        dbt_spec(
+            FACT,
+            [INT],
+            "eager",
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(minutes=60), warn_window=timedelta(minutes=10)
+            ),
+        ),
+        dbt_spec(DIM, [INT, view], "freshness: 30m/60m"),
+        dg.AssetSpec(python_mart, deps=[FACT], metadata={POLICY_METADATA_KEY: "freshness: 1h/2h"}),
+    ]
+    lineage = Lineage.from_specs(specs)
+    assert set(lineage.order) == {
+        INT,
+        FACT,
+        DIM,
+    }  # the view is read through; Python assets left out
+    assert lineage.reads[DIM] == {INT, JOBS} and lineage.sources[FACT] == {JOBS}
+    assert lineage.warn_s == {FACT: 600.0, DIM: 1800.0}
+    assert lineage.fail_s == {FACT: 3600.0}

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from analytics_platform.batching import RECEIVER_QUIET_S
 from analytics_platform.ingest.webhook import Debouncer
 
 
@@ -74,3 +75,33 @@ def test_nothing_pending_is_never_due() -> None:
     debouncer.add("a", [])
     clock.now += 100
     assert not debouncer.due()
+
+
+def test_a_sync_with_no_other_in_flight_is_released_at_once() -> None:
+    clock, sent = Clock(), []
+    debouncer = Debouncer(sent.append, clock=clock)
+    debouncer.sync_started("a")
+    clock.now += 30
+    debouncer.add("a", [_event("jobs_a")])
+    assert _names(debouncer.release()) == ["jobs_a"]  # no quiet period, not a moment later
+    assert _names(sent) == ["jobs_a"]
+
+
+def test_syncs_side_by_side_are_released_together_when_the_last_ends() -> None:
+    clock, sent = Clock(), []
+    debouncer = Debouncer(sent.append, clock=clock)
+    debouncer.sync_started("a")
+    debouncer.sync_started("b")
+    debouncer.add("a", [_event("jobs_a")])
+    assert debouncer.release() == []  # b is in flight (or its changes are being measured)
+    clock.now += 0.2
+    debouncer.add("b", [_event("jobs_b")])
+    assert _names(debouncer.release()) == ["jobs_a", "jobs_b"]
+    assert _names(sent) == ["jobs_a", "jobs_b"]
+
+
+def test_swept_reports_with_no_sync_in_flight_are_released_at_once() -> None:
+    clock, sent = Clock(), []
+    debouncer = Debouncer(sent.append, quiet_s=RECEIVER_QUIET_S, clock=clock)
+    debouncer.add(None, [_event("jobs")])
+    assert _names(debouncer.release()) == ["jobs"]

@@ -3,9 +3,9 @@
         materialized='incremental',
         unique_key='job_id',
         incremental_strategy=fact_incremental_strategy(),
-        meta={'rebuild': {'date_column': 'scheduled_date'}},
+        meta={'rebuild': {'date_column': 'scheduled_date', 'hard_deletes': 'stg_jobs__job_deletions'}},
         on_schema_change='sync_all_columns',
-        post_hook="{{ delete_hard_deleted('job_id', ref('stg_jobs__job_deletions')) }}",
+        post_hook="{{ delete_hard_deleted() }}",
     )
 }}
 

@@ -248,16 +248,19 @@ def build_line_items(
         + rng.integers(0, 1_000_000, len(job_row)) % part_count[cat[job_row]]
     )
     svc_names = [s[0] for s in catalog.SERVICE_CATALOG]
-    labor_desc = ac.join("Labor: ", ac.pick(svc_names, job.service_row[job_row]))
-    part_desc = ac.join("Part: ", ac.pick(part_names, part_idx))
-    fixed = ac.pick(("", "", "Trip charge", "Discount: loyalty 10%"), kind)
-    desc = pa.array(
-        np.select(
-            [labor, part],
-            [labor_desc.to_numpy(zero_copy_only=False), part_desc.to_numpy(zero_copy_only=False)],
-            fixed.to_numpy(zero_copy_only=False),
-        )
+    # One vocabulary of every description, picked by code in C++: building the strings per
+    # kind as Python objects would cost ~200 bytes a line (gigabytes at scale 1.0).
+    labels = [
+        *(f"Labor: {name}" for name in svc_names),
+        *(f"Part: {name}" for name in part_names),
+        *("", "", "Trip charge", "Discount: loyalty 10%"),
+    ]
+    code = np.where(
+        labor,
+        job.service_row[job_row],
+        np.where(part, len(svc_names) + part_idx, len(svc_names) + len(part_names) + kind),
     )
+    desc = ac.pick(labels, code)
 
     job.total_cents = total
     job.line_start = np.concatenate([[0], np.cumsum(counts)])
@@ -285,45 +288,60 @@ def soft_delete_customers(
     cust.deleted = np.where(chosen, deleted, -1)
 
 
+@dataclass
+class Notes:
+    """Which jobs carry a dispatcher's note, and which one (drawn up front for every job)."""
+
+    has_note: np.ndarray
+    index: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int) -> Notes:
+        """The draws :func:`jobs_table` makes, in its order, so any row range reads the same."""
+        has_note = rng.random(n) < 0.35
+        return cls(has_note, rng.integers(0, len(vocab.JOB_NOTES), n))
+
+
 def jobs_table(job: Jobs, services: ServiceTypes, notes_rng: np.random.Generator) -> pa.Table:
     """The ``jobs`` rows."""
-    n = len(job.ids)
-    has_note = notes_rng.random(n) < 0.35
+    return jobs_rows(job, services, Notes.draw(notes_rng, len(job.ids)), slice(None))
+
+
+def jobs_rows(job: Jobs, services: ServiceTypes, notes: Notes, rows: slice) -> pa.Table:
+    """The ``jobs`` rows ``rows`` (the bulk load renders a large tenant a slice at a time)."""
     return pa.table(
         {
-            "job_id": pa.array(job.ids, pa.int64()),
-            "customer_id": pa.array(job.customer_id, pa.int64()),
-            "technician_id": pa.array(job.technician_id, pa.int64()),
-            "service_type_id": pa.array(services.ids[job.service_row], pa.int64()),
-            "region_id": pa.array(job.region_id, pa.int32()),
-            "status": ac.pick(catalog.JOB_STATUSES, job.status),
-            "priority": ac.pick(catalog.JOB_PRIORITIES, job.priority),
-            "scheduled_at": ac.ts(job.scheduled),
-            "started_at": ac.ts(job.started, job.started >= 0),
-            "completed_at": ac.ts(job.completed, job.completed >= 0),
-            "cancelled_at": ac.ts(job.cancelled, job.cancelled >= 0),
-            "total_amount_cents": pa.array(job.total_cents, pa.int64()),
-            "notes": ac.pick(
-                vocab.JOB_NOTES, notes_rng.integers(0, len(vocab.JOB_NOTES), n), has_note
-            ),
-            "created_at": ac.ts(job.created),
-            "updated_at": ac.ts(job.updated),
+            "job_id": pa.array(job.ids[rows], pa.int64()),
+            "customer_id": pa.array(job.customer_id[rows], pa.int64()),
+            "technician_id": pa.array(job.technician_id[rows], pa.int64()),
+            "service_type_id": pa.array(services.ids[job.service_row[rows]], pa.int64()),
+            "region_id": pa.array(job.region_id[rows], pa.int32()),
+            "status": ac.pick(catalog.JOB_STATUSES, job.status[rows]),
+            "priority": ac.pick(catalog.JOB_PRIORITIES, job.priority[rows]),
+            "scheduled_at": ac.ts(job.scheduled[rows]),
+            "started_at": ac.ts(job.started[rows], job.started[rows] >= 0),
+            "completed_at": ac.ts(job.completed[rows], job.completed[rows] >= 0),
+            "cancelled_at": ac.ts(job.cancelled[rows], job.cancelled[rows] >= 0),
+            "total_amount_cents": pa.array(job.total_cents[rows], pa.int64()),
+            "notes": ac.pick(vocab.JOB_NOTES, notes.index[rows], notes.has_note[rows]),
+            "created_at": ac.ts(job.created[rows]),
+            "updated_at": ac.ts(job.updated[rows]),
         }
     )
 
 
-def line_items_table(items: LineItems) -> pa.Table:
-    """The ``job_line_items`` rows."""
+def line_items_table(items: LineItems, rows: slice = slice(None)) -> pa.Table:
+    """The ``job_line_items`` rows (``rows``: a range of them, for loading in slices)."""
     return pa.table(
         {
-            "line_item_id": pa.array(items.ids, pa.int64()),
-            "job_id": pa.array(items.job_id, pa.int64()),
-            "item_type": ac.pick(catalog.LINE_ITEM_TYPES, items.item_type),
-            "description": items.description,
-            "quantity": ac.hundredths(items.quantity_hundredths),
-            "unit_price_cents": pa.array(items.unit_price_cents, pa.int64()),
-            "amount_cents": pa.array(items.amount_cents, pa.int64()),
-            "created_at": ac.ts(items.created),
-            "updated_at": ac.ts(items.created),
+            "line_item_id": pa.array(items.ids[rows], pa.int64()),
+            "job_id": pa.array(items.job_id[rows], pa.int64()),
+            "item_type": ac.pick(catalog.LINE_ITEM_TYPES, items.item_type[rows]),
+            "description": items.description[rows],
+            "quantity": ac.hundredths(items.quantity_hundredths[rows]),
+            "unit_price_cents": pa.array(items.unit_price_cents[rows], pa.int64()),
+            "amount_cents": pa.array(items.amount_cents[rows], pa.int64()),
+            "created_at": ac.ts(items.created[rows]),
+            "updated_at": ac.ts(items.created[rows]),
         }
     )

@@ -1,0 +1,1 @@
+select item_id, amount from {{ ref('raw_items') }}
