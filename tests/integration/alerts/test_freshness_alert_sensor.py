@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.alerts import build_alert_defs
-from analytics_platform.freshness import with_layer_policy
+from analytics_platform.automation.policy import with_declared_freshness
 from analytics_platform.notify import AlertingConfig
 from tests.integration.alerts.conftest import StandIn
 from tests.integration.alerts.sensing import (
@@ -32,17 +32,18 @@ def test_freshness_policy_windows_warn_then_page_and_a_build_resolves(
     slack_standin: StandIn,
     pagerduty_standin: StandIn,
 ) -> None:
-    @dg.asset(key=["marts", "core", "fct_probe"], group_name="marts_core")
+    # Probes of dbt marts (the kind the layer defaults apply to).
+    @dg.asset(key=["marts", "core", "fct_probe"], group_name="marts_core", kinds={"dbt"})
     def fct_probe() -> int:
         return 1
 
-    @dg.asset(key=["marts", "core", "dim_date"], group_name="marts_core")
+    @dg.asset(key=["marts", "core", "dim_date"], group_name="marts_core", kinds={"dbt"})
     def dim_date() -> int:
         return 1
 
     # The production policies, applied the way definitions.py applies them.
     assets = dg.Definitions(assets=[fct_probe, dim_date]).map_resolved_asset_specs(
-        func=with_layer_policy
+        func=with_declared_freshness
     )
     specs = list(assets.resolve_all_asset_specs())
     clock = Clock()
