@@ -23,9 +23,22 @@ def _invocation_id(target: Path) -> str:
 
 @pytest.fixture
 def target(tmp_path: Path) -> Path:
-    """A copy of the prepared parse (manifest.json and dbt's partial_parse.msgpack)."""
-    for name in ("manifest.json", inprocess.PARTIAL_PARSE_FILE):
-        shutil.copy2(TARGET / name, tmp_path / name)
+    """A copy of the prepared parse (manifest.json and dbt's partial_parse.msgpack).
+
+    Other tests run dbt in the project, and a later dbt command rewrites ``target/``'s
+    msgpack without its manifest.json: the copy names the parse the msgpack holds, as
+    ``prepare_manifest`` leaves the two (one ``dbt parse`` writes both).
+    """
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.parser.manifest import extended_mashumuro_decoder
+
+    shutil.copy2(TARGET / inprocess.PARTIAL_PARSE_FILE, tmp_path / inprocess.PARTIAL_PARSE_FILE)
+    parsed = Manifest.from_msgpack(
+        (tmp_path / inprocess.PARTIAL_PARSE_FILE).read_bytes(), decoder=extended_mashumuro_decoder
+    )
+    manifest = json.loads((TARGET / "manifest.json").read_text())
+    manifest["metadata"]["invocation_id"] = parsed.metadata.invocation_id
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     return tmp_path
 
 
