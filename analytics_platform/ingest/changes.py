@@ -99,6 +99,10 @@ def _table_missing(message: str) -> bool:
     )
 
 
+SYNCED_THROUGH = "fivetran/synced_through"
+"""Materialization metadata: the newest ``_fivetran_synced`` reported, the table's watermark."""
+
+
 def materialization(
     change: TableChange, connector_id: str, sync_completed_at: str | None = None
 ) -> dict[str, Any]:
@@ -107,7 +111,7 @@ def materialization(
         "fivetran/connector_id": connector_id,
         "fivetran/rows_written": change.rows_written,
         "fivetran/rows_deleted": change.rows_deleted,
-        "fivetran/synced_through": change.synced_through.isoformat(),
+        SYNCED_THROUGH: change.synced_through.isoformat(),
         "dagster/row_count_delta": change.rows_written,
     }
     if sync_completed_at:

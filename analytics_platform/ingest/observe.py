@@ -24,15 +24,18 @@ from typing import Any
 import dagster as dg
 from dagster_fivetran.translator import FivetranMetadataSet
 
-from analytics_platform.ingest.changes import Dialect, detect_changes, materialization
+from analytics_platform.ingest.changes import (
+    SYNCED_THROUGH,
+    Dialect,
+    detect_changes,
+    materialization,
+)
 
 PLATFORM_SCHEMA = "fivetran_metadata"
 PLATFORM_CONNECTOR_TABLES = ("connection", "log", "incremental_mar")
 """Tables of the Fivetran Platform Connector (``fivetran_metadata``) that dbt reads."""
 
 
-SYNCED_THROUGH = "fivetran/synced_through"
-"""Materialization metadata: the newest ``_fivetran_synced`` reported, the table's watermark."""
 FAILED_AT = "fivetran/failed_at"
 """Observation metadata: when the failed sync that the observation reports ended."""
 
