@@ -1,10 +1,11 @@
-"""When a batch of sync reports is acted on: the quiet/max-hold rule, and its periods.
+"""When the webhook receiver releases a batch of sync reports: the quiet/max-hold rule.
 
-Two deciders batch the reports of landed syncs so that connectors finishing close together
-cause one rebuild of what they share: the webhook receiver, before it reports to Dagster, and
-the sync sensor, before it requests a run. Both wait for quiet, both give up waiting after a
-maximum hold, and both use :func:`batch_due`. The periods live here so that the receiver, the
-sensor and anything replaying them read the same values.
+The receiver holds the reports of syncs that run side by side until the last of them ends, so
+connectors finishing together reach Dagster as one release, and gives up waiting after a
+maximum hold. What a release causes is the planner's decision
+(:mod:`analytics_platform.automation.planner_sensor`): it reads landed syncs at each tick, so
+releases that land within one tick are planned together. The periods live here so that the
+receiver and anything replaying it read the same values.
 """
 
 from __future__ import annotations
@@ -20,18 +21,10 @@ one's ``sync_start`` holds the release until its ``sync_end`` (and its changes a
 the release waits for the last of them. With no other sync in flight there is nothing to wait
 for, and a quiet period would only delay the run (it was 3 s, most of the receiver's share of a
 sync's latency). Reports of syncs that end together without having overlapped still share one
-run: the sync sensor's own quiet (:data:`SYNC_QUIET_S`) batches releases that land close
-together."""
+run: the planner reads every sync landed since its last tick at once."""
 RECEIVER_MAX_HOLD_S = 120.0
 """...or once its oldest pending report is this old, and a sync that started this long ago
 without ending (a crashed one, say) no longer holds the release."""
-SYNC_QUIET_S = 0.5
-"""The sync sensor acts on a batch of reports once its newest is this old.
-
-The receiver posts a release's reports one after another in quick succession, and the polling
-sensor records a tick's reports at once: this much quiet keeps one release in one run."""
-SYNC_MAX_HOLD_S = 60.0
-"""...or once its oldest report is this old, however busy the connectors are."""
 
 
 def batch_due(

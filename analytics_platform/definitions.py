@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from analytics_platform import automation, resources
+from analytics_platform import resources
 from analytics_platform.alerts import build_alert_defs
 from analytics_platform.automation import conditions, planner_sensor, savings
 from analytics_platform.automation.expected import connector_tables
@@ -36,9 +36,8 @@ def build_defs() -> dg.Definitions:
         .map_resolved_asset_specs(func=tenants.with_all_tenants(landed))
         .map_resolved_asset_specs(func=with_declared_freshness)
     )
-    if settings.automation == "planner":
-        # The planner decides rebuilds on data; the conditions keep first builds and crons.
-        merged = merged.map_resolved_asset_specs(func=conditions.with_planner_condition)
+    # Tables that declare a cron run on it; the others build once, then as the planner decides.
+    merged = merged.map_resolved_asset_specs(func=conditions.with_planner_condition)
     specs = list(merged.resolve_all_asset_specs())
     checks: dict[dg.AssetKey, set[dg.AssetCheckKey]] = {}
     for check in merged.resolve_asset_graph().asset_check_keys:
@@ -62,59 +61,32 @@ def _automation_sensors(
     settings: Settings,
     checks: dict[dg.AssetKey, set[dg.AssetCheckKey]],
 ) -> list[dg.SensorDefinition]:
-    """Planner mode: the planner and the condition sensor (first builds, views, crons).
+    """The planner (every rebuild caused by data) and the condition sensor (the rest).
 
-    Sensors mode (the default until the daemon suite proves the planner): the sync sensor, the
-    condition sensor for everything else, and the safety net.
+    One condition sensor for the whole project: the first builds, views and reports it asks for
+    in one tick share one run (one dbt start-up), e.g. the first build of a fresh warehouse.
     """
     partitioned = {spec.key for spec in specs if spec.partitions_def is not None}
-    conditions = dg.AutomationConditionSensorDefinition(
-        "dbt__automation_sensor",
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=5,
-        run_tags=WAREHOUSE_TAGS,
-        description=(
-            "Views when missing or changed; tables when missing or when a dbt upstream"
-            " (seen through views) updates outside a sync's run; reports on their cron."
-        ),
-    )
-    if settings.automation == "planner":
-        return [
-            planner_sensor.build_planner_sensor(
-                specs,
-                partitioned=partitioned,
-                partitions_def=daily_partitions,
-                run_tags=WAREHOUSE_TAGS,
-                time_scale=settings.planner_time_scale,
-                checks={key: frozenset(found) for key, found in checks.items()},
-                connector_tables=connector_tables(specs),
-            ),
-            conditions,
-        ]
-    views = {spec.key for spec in specs if spec.group_name == "staging"}
-    # Only dbt builds: connector tables and dashboards are external, Dagster never runs them.
-    built = {spec.key for spec in specs if "dbt" in spec.kinds}
-    reads = {
-        key: ups
-        for key, ups in automation.reads_through_views(specs, views).items()
-        if key in built
-    }
     return [
-        # A batch of landed syncs -> one run of everything downstream of it.
-        automation.build_sync_sensor(
-            automation.sync_rebuilds(specs),
+        planner_sensor.build_planner_sensor(
+            specs,
             partitioned=partitioned,
             partitions_def=daily_partitions,
             run_tags=WAREHOUSE_TAGS,
+            time_scale=settings.planner_time_scale,
+            checks={key: frozenset(found) for key, found in checks.items()},
+            connector_tables=connector_tables(specs),
         ),
-        # One sensor for the whole dbt project: views and tables requested in the same tick
-        # share one run (one dbt start-up), e.g. the first build of a fresh warehouse.
-        conditions,
-        automation.build_catch_up_sensor(
-            reads,
-            partitioned=partitioned,
-            partitions_def=daily_partitions,
+        dg.AutomationConditionSensorDefinition(
+            "dbt__automation_sensor",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=5,
+            run_tags=WAREHOUSE_TAGS,
+            description=(
+                "First builds of missing tables, views when missing or changed, reports on"
+                " their cron; rebuilds on data are automation__planner's."
+            ),
         ),
     ]
 

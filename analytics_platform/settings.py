@@ -23,12 +23,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "ci", "prod"]
 FivetranMode = Literal["webhook", "polling", "trigger"]
-DbtRunner = Literal["inprocess", "subprocess"]
-AutomationMode = Literal["planner", "sensors"]
-"""Who rebuilds on data: the SLA planner (one sensor) or the sync/condition/catch-up sensors."""
-"""How a run invokes dbt: in the run worker's interpreter (warm) or as a ``dbt`` subprocess."""
 """How Dagster learns of syncs: Fivetran schedules them and Dagster observes them through a
 webhook receiver or a polling sensor, or Dagster triggers them on the design's cadences."""
+DbtRunner = Literal["inprocess", "subprocess"]
+"""How a run invokes dbt: in the run worker's interpreter (warm) or as a ``dbt`` subprocess."""
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = Path(
@@ -91,7 +89,6 @@ class EnvironmentVariables(BaseSettings):
     )
     dagster_ui_url: str = Field(default=DAGSTER_UI_URL, validation_alias="DAGSTER_UI_URL")
     dbt_runner: DbtRunner = Field(default="inprocess", validation_alias="FIELDFORCE_DBT_RUNNER")
-    automation: AutomationMode = Field(default="sensors", validation_alias="FIELDFORCE_AUTOMATION")
     planner_time_scale: float = Field(
         default=1.0,
         gt=0,
@@ -122,9 +119,6 @@ class Settings:
     dagster_ui_url: str
     dbt_runner: DbtRunner = "inprocess"
     """``inprocess``: dbt runs in the run worker's interpreter; ``subprocess``: a ``dbt`` process."""
-    automation: AutomationMode = "sensors"
-    """``planner``: the SLA planner decides every rebuild on data; ``sensors``: the sync sensor,
-    the conditions and the catch-up net (the default until the daemon suite proves the planner)."""
     planner_time_scale: float = 1.0
     """Multiplies the planner's windows, margin and backoff (a daemon test runs in minutes)."""
     jobs_db_dsns: dict[str, str] = field(default_factory=dict)
@@ -172,7 +166,6 @@ def load_settings() -> Settings:
         slack_api_base_url=env.slack_api_base_url,
         pagerduty_events_url=env.pagerduty_events_url,
         dagster_ui_url=env.dagster_ui_url,
-        automation=env.automation,
         planner_time_scale=env.planner_time_scale,
         dbt_runner=env.dbt_runner,
         jobs_db_dsns=dict(env.jobs_db_dsns),

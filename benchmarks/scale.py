@@ -17,7 +17,7 @@ the better part of an hour). Per scale, in a fresh warehouse:
 2. ``first_build_s``: the first whole-project ``dbt build`` (seeds, models, snapshots);
 3. a Jobs DB sync lands (new, updated and hard-deleted jobs, new line items, new customers,
    all with a newer ``_fivetran_synced``) and the platform's selection for it is built:
-   :func:`analytics_platform.automation.sync_rebuilds` of the landed connector tables, run with
+   :func:`benchmarks.scale.platform_rebuilds` of the landed connector tables, run with
    :func:`analytics_platform.transform.partitions.dbt_build_args` -> ``sync_rebuild_s``;
 4. an hourly GPS batch lands (1 % late, 0.5 % redelivered) and its selection is built ->
    ``gps_rebuild_s``;
@@ -187,26 +187,27 @@ def peak_rss_gib() -> float:
 
 
 def platform_rebuilds() -> tuple[dict[Any, frozenset[Any]], dict[Any, str]]:
-    """The sync sensor's rebuilds per connector table, and each dbt asset's node name.
+    """What a sync of each connector table makes stale, and each dbt asset's node name.
 
-    Read off the code location's dbt specs (the connector tables are the sources they depend
-    on), so the benchmark builds exactly what the platform would for a sync.
+    Read off the code location's dbt specs through the planner's own graph (the planned tables
+    that read the connector table, through views; cron reports excluded: their cron builds
+    them), so the benchmark builds exactly what the planner rebuilds for a sync.
     """
-    import dagster as dg
-
-    from analytics_platform.automation import sync_rebuilds
+    from analytics_platform.automation.planner_sensor import planner_graph
+    from analytics_platform.automation.policy import Cron
     from analytics_platform.transform import assets
 
     specs = list(assets.dbt_fieldforce.specs)
-    own = {spec.key for spec in specs}
-    connectors = {
-        dep.asset_key
-        for spec in specs
-        for dep in spec.deps
-        if dep.asset_key not in own and dep.asset_key.path[0] == "fivetran"
+    graph = planner_graph(specs)
+    rebuilds = {
+        connector: frozenset(
+            key
+            for key, sources in graph.sources.items()
+            if connector in sources and not isinstance(graph.policies[key], Cron)
+        )
+        for connector in graph.connectors
     }
-    everything = [*(dg.AssetSpec(key, kinds={"fivetran"}) for key in connectors), *specs]
-    return dict(sync_rebuilds(everything)), {spec.key: spec.key.path[-1] for spec in specs}
+    return rebuilds, {spec.key: spec.key.path[-1] for spec in specs}
 
 
 @dataclass

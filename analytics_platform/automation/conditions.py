@@ -1,11 +1,11 @@
-"""The declarative automation conditions that the translator gives each dbt asset.
+"""The declarative automation conditions: what the planner leaves to Dagster's conditions.
 
-* staging views rebuild only when missing or when their SQL changes;
-* tables and incrementals rebuild when a dbt upstream updates outside a sync's run (a
-  materialization from the UI, a code change upstream), and are built when missing;
-* reports with a schedule (``meta.dagster.cron``) run on that cron.
-
-Updates of connector tables are ignored here: a sync's rebuild is the sync sensor's one run.
+* staging views build when missing or when their SQL changes (a view reads its sources live,
+  so new data never rebuilds it);
+* tables and incrementals build once, when missing (a fresh warehouse), and after a view or
+  table they read was rebuilt for its code; every rebuild caused by data is the planner's
+  (:mod:`.planner_sensor`);
+* reports with a ``cron`` policy run on that cron.
 """
 
 from __future__ import annotations
@@ -13,18 +13,6 @@ from __future__ import annotations
 import dagster as dg
 
 from analytics_platform.automation.policy import Cron, Policy, policy_of
-from analytics_platform.automation.selection import CONNECTOR_TABLES, STAGING_VIEWS
-
-
-def upstream_updated() -> dg.AutomationCondition:
-    """A dbt dependency updated, or a staging view's dbt source did (views pass data through).
-
-    Connector tables are ignored: a sync's rebuild is the sync sensor's single run, and an
-    eager reaction to the same report would build the same tables a second time.
-    """
-    updated = dg.AutomationCondition.any_deps_updated().ignore(CONNECTOR_TABLES)
-    through_views = dg.AutomationCondition.any_deps_match(updated).allow(STAGING_VIEWS)
-    return (updated | through_views).with_label("a dbt upstream updated (through views)")
 
 
 def deps_missing() -> dg.AutomationCondition:
@@ -39,74 +27,6 @@ def deps_missing() -> dg.AutomationCondition:
         & dg.AutomationCondition.in_latest_time_window()
         & ~dg.AutomationCondition.will_be_requested()
     ).with_label("any deps missing (latest partition)")
-
-
-def waits_for_another_run(
-    partitioned: dg.AssetSelection | None, is_partitioned: bool
-) -> dg.AutomationCondition:
-    """An update is on its way through a dependency that builds in a run of its own.
-
-    Automation puts everything requested in one tick into one run *per partition*, so a daily
-    fact never shares a run with the unpartitioned tables around it. Requested in the same
-    tick, the two runs could go in any order (the fact reading the old table, then building
-    again), and a report over both a fact and an independently synced table would build once
-    before the fact and once after it. So an asset waits while a dependency that builds in
-    another run has an upstream update it has not handled yet (``will_be_requested`` cannot
-    say this: it only sees requests that share the asking asset's run):
-
-    * a partitioned asset waits for its table dependencies (views never rebuild on updates);
-    * an unpartitioned one waits for its partitioned dependencies.
-    """
-    pending = (
-        dg.AutomationCondition.in_latest_time_window() & upstream_updated().since_last_handled()
-    )
-    if is_partitioned:
-        return (
-            dg.AutomationCondition.any_deps_match(pending)
-            .ignore(STAGING_VIEWS)
-            .with_label("a table it reads is about to rebuild")
-        )
-    if partitioned is None:
-        return dg.AutomationCondition.any_deps_match(pending).allow(dg.AssetSelection.assets())
-    return (
-        dg.AutomationCondition.any_deps_match(pending)
-        .allow(partitioned)
-        .with_label("a partitioned fact it reads is about to rebuild")
-    )
-
-
-def table_condition(
-    partitioned: dg.AssetSelection | None = None, is_partitioned: bool = False
-) -> dg.AutomationCondition:
-    """Eager over updates seen through views, plus a first build of missing tables.
-
-    The first-build clause exists because ``eager()`` never builds a never-materialized asset
-    whose upstream already existed when the condition was first evaluated. For a partitioned
-    fact it asks once per partition (:func:`partition_missing`).
-
-    Args:
-        partitioned: the partitioned assets of the graph (they build in runs of their own).
-        is_partitioned: whether this asset is one of them.
-    """
-    waits = waits_for_another_run(partitioned, is_partitioned)
-    eager_through_views = (
-        dg.AutomationCondition.in_latest_time_window()
-        & (dg.AutomationCondition.newly_missing() | upstream_updated()).since_last_handled()
-        & ~deps_missing()
-        & ~dg.AutomationCondition.any_deps_in_progress()
-        & ~dg.AutomationCondition.in_progress()
-        & ~waits
-    ).with_label("eager (through views)")
-    first_build = (
-        dg.AutomationCondition.in_latest_time_window()
-        & (partition_missing() if is_partitioned else dg.AutomationCondition.missing())
-        & ~deps_missing()
-        & ~dg.AutomationCondition.any_deps_in_progress()
-        & ~dg.AutomationCondition.in_progress()
-        & ~dg.AutomationCondition.execution_failed()
-        & ~waits
-    ).with_label("first build")
-    return (eager_through_views | first_build).with_label("table: upstream updated or missing")
 
 
 def partition_missing() -> dg.AutomationCondition:
@@ -142,26 +62,64 @@ def cron_condition(cron: str, timezone: str) -> dg.AutomationCondition:
     return dg.AutomationCondition.on_cron(cron, timezone)
 
 
+CONNECTOR_TABLES = dg.AssetSelection.kind("fivetran", include_sources=True)
+"""What syncs land: their updates are the planner's, never the conditions'."""
+FROM_CONDITIONS_TAG = "dagster/from_automation_condition"
+"""Dagster's tag on the runs its condition sensor launches."""
+
+
+def code_rebuilt_upstream() -> dg.AutomationCondition:
+    """A dbt dependency was rebuilt by the conditions themselves, in a run without this asset.
+
+    The conditions rebuild a view whose SQL changed and build missing tables; what reads them
+    must follow, or it would keep the old logic until its next build on data. A rebuild on data
+    (the planner's runs), a sync (connector tables) or a backfill is not this: data time decides
+    those (:mod:`.planner_sensor`).
+    """
+    return (
+        dg.AutomationCondition.any_deps_match(
+            dg.AutomationCondition.newly_updated()
+            & ~dg.AutomationCondition.executed_with_root_target()
+            & dg.AutomationCondition.executed_with_tags(tag_values={FROM_CONDITIONS_TAG: "true"})
+        )
+        .ignore(CONNECTOR_TABLES)
+        .with_label("a dbt upstream rebuilt for its code")
+    )
+
+
 def planned_condition(policy: Policy | None, is_partitioned: bool) -> dg.AutomationCondition:
-    """A planned asset's declarative condition in planner mode: its first build only.
+    """A table's declarative condition: its cron, or its first build and code changes upstream.
 
     Rebuilds on data are the planner's; a never-built table (a fresh warehouse) is built once
-    its deps exist; a cron report keeps its cron.
+    its deps exist (for a daily fact: its latest partition, once per partition), and a table
+    over a view whose SQL changed is rebuilt after it (:func:`code_rebuilt_upstream`).
     """
-    if isinstance(policy, Cron):
-        return dg.AutomationCondition.on_cron(policy.cron, policy.timezone)
-    return (
+    gates = (
         dg.AutomationCondition.in_latest_time_window()
-        & (partition_missing() if is_partitioned else dg.AutomationCondition.missing())
         & ~deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
         & ~dg.AutomationCondition.execution_failed()
-    ).with_label("first build (then the planner)")
+    )
+    missing = partition_missing() if is_partitioned else dg.AutomationCondition.missing()
+    first_build = missing & gates
+    if isinstance(policy, Cron):
+        # A fresh warehouse should not wait for the report's next cron tick (up to a day).
+        return (cron_condition(policy.cron, policy.timezone) | first_build).with_label(
+            f"on_cron({policy.cron}, {policy.timezone}) or first build"
+        )
+    code_changed = code_rebuilt_upstream().since_last_handled() & gates
+    return (first_build | code_changed).with_label(
+        "first build or code changed upstream (then the planner)"
+    )
 
 
 def with_planner_condition(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Planner mode: planned tables and cron reports get :func:`planned_condition`."""
+    """A table declaring a cron policy gets its cron; the others keep the translator's.
+
+    The translator gives every dbt table :func:`planned_condition` without a policy (a first
+    build); a Python asset declares its own condition.
+    """
     policy = policy_of(spec)
     if policy is None or spec.automation_condition is None:
         return spec

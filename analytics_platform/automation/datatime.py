@@ -4,7 +4,7 @@ At the start of a dbt run, for every asset the run builds and every connector ta
 it (views looked through), the data time is the ``succeeded_at`` of the newest sync landed in
 that table (its newest materialization in the instance), or, when the path goes through a
 table this run does not build, the data time that table's last materialization recorded; the
-minimum over paths (:func:`~.planner.data_time_after_build`). The run reads what had landed at
+minimum over paths (:func:`data_time_after_build`). The run reads what had landed at
 its start, so a sync landing while it runs stays unreflected and the planner sees it next tick.
 
 Each dbt output then carries :data:`DATA_TIME_METADATA_KEY` (connector table -> ISO time) and the
@@ -20,7 +20,6 @@ from typing import Any
 
 import dagster as dg
 
-from analytics_platform.automation.planner import data_time_after_build
 from analytics_platform.automation.policy import POLICY_METADATA_KEY
 from analytics_platform.automation.selection import ON_CODE, REBUILD_TAG
 
@@ -183,15 +182,19 @@ def stamped(
 
 
 def latest_data_time(
-    instance: dg.DagsterInstance, key: dg.AssetKey
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    materialization: dg.EventLogEntry | None = None,
 ) -> tuple[float, dict[dg.AssetKey, float]] | None:
     """When the asset's newest recorded data time was reported, and that data time.
 
-    The newest of its latest materialization and its latest data-time observation (a fact
-    built without a changed day). None: never built with a data time recorded.
+    The newest of its latest materialization (read here unless the caller has it) and its
+    latest data-time observation (a fact built without a changed day). None: never built with
+    a data time recorded.
     """
     found: list[tuple[float, dict[dg.AssetKey, float]]] = []
-    materialization = instance.get_latest_materialization_event(key)
+    if materialization is None:
+        materialization = instance.get_latest_materialization_event(key)
     recorded = recorded_data_time(materialization)
     if materialization is not None and recorded is not None:
         found.append((materialization.timestamp, recorded))
@@ -206,3 +209,77 @@ def latest_data_time(
             found.append((entry.timestamp, times))
             break
     return max(found, key=lambda item: item[0]) if found else None
+
+
+def data_time_after_build(
+    key: dg.AssetKey,
+    reads: Mapping[dg.AssetKey, frozenset[dg.AssetKey]],
+    run: frozenset[dg.AssetKey],
+    newest_at_start: Mapping[dg.AssetKey, float],
+    recorded: Mapping[dg.AssetKey, Mapping[dg.AssetKey, float]],
+    connector_tables: frozenset[dg.AssetKey],
+) -> dict[dg.AssetKey, float]:
+    """The data time a build of ``key`` in ``run`` will hold: min over the paths it reads.
+
+    A connector table read directly gives its newest sync landed when the run started (the run
+    reads what had landed); an upstream built in the same run gives its own data time after
+    the build; any other upstream gives the data time its last build recorded. A source that
+    one path has never reflected is missing (never) for the asset.
+
+    Args:
+        key: the asset built.
+        reads: per asset, what it reads with views resolved (connector tables and tables).
+        run: the assets the run builds.
+        newest_at_start: per connector table, succeeded_at of its newest sync landed at start.
+        recorded: per asset not in the run, its recorded data time.
+        connector_tables: the connector tables (what syncs land).
+    """
+    memo: dict[dg.AssetKey, dict[dg.AssetKey, float] | None] = {}
+
+    def of(asset: dg.AssetKey) -> dict[dg.AssetKey, float]:
+        cached = memo.get(asset)
+        if cached is not None:
+            return cached
+        memo[asset] = {}  # a cycle cannot occur in a DAG; guard anyway
+        paths: list[tuple[set[dg.AssetKey], dict[dg.AssetKey, float]]] = []
+        for upstream in reads.get(asset, frozenset()):
+            if upstream in connector_tables:
+                times = {upstream: newest_at_start[upstream]} if upstream in newest_at_start else {}
+                paths.append(({upstream}, times))
+            elif upstream in run:
+                paths.append((_sources(upstream, reads, connector_tables), of(upstream)))
+            else:
+                paths.append(
+                    (_sources(upstream, reads, connector_tables), dict(recorded.get(upstream, {})))
+                )
+        reached = set().union(*(path for path, _ in paths)) if paths else set()
+        result: dict[dg.AssetKey, float] = {}
+        for source in reached:
+            times = [times.get(source) for path, times in paths if source in path]
+            if all(t is not None for t in times):
+                result[source] = min(t for t in times if t is not None)
+        memo[asset] = result
+        return result
+
+    return of(key)
+
+
+def _sources(
+    asset: dg.AssetKey,
+    reads: Mapping[dg.AssetKey, frozenset[dg.AssetKey]],
+    connector_tables: frozenset[dg.AssetKey],
+) -> set[dg.AssetKey]:
+    """The connector tables whose data reaches ``asset``."""
+    found: set[dg.AssetKey] = set()
+    todo, seen = [asset], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for upstream in reads.get(current, frozenset()):
+            if upstream in connector_tables:
+                found.add(upstream)
+            else:
+                todo.append(upstream)
+    return found

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dagster as dg
 
@@ -273,112 +273,71 @@ def plan(
         for key, state in assets.items()
     }
     run: set[dg.AssetKey] = set()
-    for key in sorted(assets, key=lambda k: k.to_user_string()):
-        decision = decisions[key]
-        if not decision.build:
-            continue
-        stale = _stale_deps(key, assets, landed)
+
+    def add(key: dg.AssetKey, reason: str) -> bool:
+        """Put ``key`` and its stale deps in the run, unless a dep cannot be built now.
+
+        A dep whose build is running is left to that run: this run queues behind it (runs on
+        the warehouse go one at a time) and records the data time the dep has by then.
+        """
+        stale = [dep for dep in _stale_deps(key, assets, landed) if not assets[dep].in_progress]
         blocked = [
             dep
             for dep in stale
-            if assets[dep].in_progress
-            or not assets[dep].built
+            if not assets[dep].built
             or _in_backoff(assets[dep], now, backoff_base_s, backoff_max_s) is not None
         ]
+        decision = decisions[key]
         if blocked:
             names = ", ".join(sorted(short_name(dep) for dep in blocked))
             decisions[key] = Decision(
                 key,
                 False,
-                f"{decision.reason}; waiting for {names} (first build, in progress or backing off)",
+                f"{reason}; waiting for {names} (first build or backing off)",
                 decision.oldest_unreflected,
                 decision.deadline,
             )
-            continue
+            return False
         run.add(key)
+        decisions[key] = replace(decision, build=True, reason=reason)
         for dep in stale:
             if dep not in run:
                 run.add(dep)
                 if not decisions[dep].build:
-                    decisions[dep] = Decision(
-                        dep,
-                        True,
-                        f"read by {short_name(key)}, which is due: {decisions[dep].reason}",
-                        decisions[dep].oldest_unreflected,
-                        decisions[dep].deadline,
+                    decisions[dep] = replace(
+                        decisions[dep],
+                        build=True,
+                        reason=f"read by {short_name(key)}, which is due: {decisions[dep].reason}",
                     )
-    return Plan(frozenset(run), decisions)
+        return True
 
-
-def data_time_after_build(
-    key: dg.AssetKey,
-    reads: Mapping[dg.AssetKey, frozenset[dg.AssetKey]],
-    run: frozenset[dg.AssetKey],
-    newest_at_start: Mapping[dg.AssetKey, float],
-    recorded: Mapping[dg.AssetKey, Mapping[dg.AssetKey, float]],
-    connector_tables: frozenset[dg.AssetKey],
-) -> dict[dg.AssetKey, float]:
-    """The data time a build of ``key`` in ``run`` will hold: min over the paths it reads.
-
-    A connector table read directly gives its newest sync landed when the run started (the run
-    reads what had landed); an upstream built in the same run gives its own data time after
-    the build; any other upstream gives the data time its last build recorded. A source that
-    one path has never reflected is missing (never) for the asset.
-
-    Args:
-        key: the asset built.
-        reads: per asset, what it reads with views resolved (connector tables and tables).
-        run: the assets the run builds.
-        newest_at_start: per connector table, succeeded_at of its newest sync landed at start.
-        recorded: per asset not in the run, its recorded data time.
-        connector_tables: the connector tables (what syncs land).
-    """
-    memo: dict[dg.AssetKey, dict[dg.AssetKey, float] | None] = {}
-
-    def of(asset: dg.AssetKey) -> dict[dg.AssetKey, float]:
-        cached = memo.get(asset)
-        if cached is not None:
-            return cached
-        memo[asset] = {}  # a cycle cannot occur in a DAG; guard anyway
-        paths: list[tuple[set[dg.AssetKey], dict[dg.AssetKey, float]]] = []
-        for upstream in reads.get(asset, frozenset()):
-            if upstream in connector_tables:
-                times = {upstream: newest_at_start[upstream]} if upstream in newest_at_start else {}
-                paths.append(({upstream}, times))
-            elif upstream in run:
-                paths.append((_sources(upstream, reads, connector_tables), of(upstream)))
-            else:
-                paths.append(
-                    (_sources(upstream, reads, connector_tables), dict(recorded.get(upstream, {})))
+    ordered = sorted(assets, key=lambda k: k.to_user_string())
+    for key in ordered:
+        if decisions[key].build:
+            add(key, decisions[key].reason)
+    # A run is going anyway: a freshness asset joins it when waiting for the next chance (after
+    # this run, plus a tick) would miss its deadline. One build then serves it, instead of a
+    # second run queued behind this one that ends past the deadline.
+    if run:
+        run_s = max(assets[key].expected_build_s for key in run)
+        for key in ordered:
+            state, decision = assets[key], decisions[key]
+            if (
+                key in run
+                or decision.build
+                or not isinstance(state.policy, Freshness)
+                or decision.deadline is None
+                or state.in_progress
+                or not state.built
+                or _in_backoff(state, now, backoff_base_s, backoff_max_s) is not None
+            ):
+                continue
+            next_chance = now + run_s + tick_s
+            if next_chance + state.expected_build_s + margin_s >= decision.deadline:
+                add(
+                    key,
+                    f"joins the run: the next chance after it ({clock(next_chance)}) plus its"
+                    f" build ({state.expected_build_s:.0f} s) would miss the deadline"
+                    f" {clock(decision.deadline)}",
                 )
-        reached = set().union(*(path for path, _ in paths)) if paths else set()
-        result: dict[dg.AssetKey, float] = {}
-        for source in reached:
-            times = [times.get(source) for path, times in paths if source in path]
-            if all(t is not None for t in times):
-                result[source] = min(t for t in times if t is not None)
-        memo[asset] = result
-        return result
-
-    return of(key)
-
-
-def _sources(
-    asset: dg.AssetKey,
-    reads: Mapping[dg.AssetKey, frozenset[dg.AssetKey]],
-    connector_tables: frozenset[dg.AssetKey],
-) -> set[dg.AssetKey]:
-    """The connector tables whose data reaches ``asset``."""
-    found: set[dg.AssetKey] = set()
-    todo, seen = [asset], set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for upstream in reads.get(current, frozenset()):
-            if upstream in connector_tables:
-                found.add(upstream)
-            else:
-                todo.append(upstream)
-    return found
+    return Plan(frozenset(run), decisions)

@@ -5,7 +5,7 @@ Each tick reads the instance and nothing else (restart-safe: no cursor is needed
 * landed syncs: the connector tables' recent materializations (their sync's ``succeeded_at``);
 * each planned asset's data time: its newest build's ``fieldforce/data_time``
   (:mod:`.datatime`);
-* expected build time: the duration of the run that last built it;
+* expected build time: from the request of the run that last built it to its materialization;
 * failures: planner runs that failed after its last build (consecutive, with the last one's end);
 * in progress: the assets of queued and running runs.
 
@@ -13,7 +13,7 @@ Each tick reads the instance and nothing else (restart-safe: no cursor is needed
 * checks not run since each asset's latest build (:func:`.owed_checks.plan_checks`).
 
 It calls :func:`.planner.plan`, logs every decision that is not "current" (the tick history
-shows why each asset was built or left), and requests the plan's run as ONE run with the
+shows why each asset was built or left; :mod:`.explain`), and requests the plan's run as ONE run with the
 warehouse's tags and ``fieldforce/trigger=planner``, with the checks left behind by earlier
 runs added; when no run is due and an asset's window for its checks runs out, a checks-only
 run. For the UI, an asset whose oldest unreflected sync or deadline changed gets an
@@ -33,9 +33,12 @@ from typing import Any
 
 import dagster as dg
 
-from analytics_platform.automation.catch_up import ACTIVE_STATUSES
 from analytics_platform.automation.datatime import latest_data_time, resolved_reads, sync_time
 from analytics_platform.automation.expected import expected_syncs, fetch_connectors
+from analytics_platform.automation.explain import (
+    log_decisions,
+    ui_observations,
+)
 from analytics_platform.automation.owed_checks import (
     ChecksPlan,
     plan_checks,
@@ -43,17 +46,16 @@ from analytics_platform.automation.owed_checks import (
 )
 from analytics_platform.automation.planner import AssetState, Plan, plan
 from analytics_platform.automation.policy import (
-    POLICY_METADATA_KEY,
     Freshness,
     Policy,
-    format_policy,
     policy_of,
 )
 from analytics_platform.automation.selection import TRIGGER_TAG
 
 PLANNER_TRIGGER = "planner"
-PLANNER_TICK_S = 15
-"""The sensor's interval, and the tick the planner assumes before its next chance."""
+PLANNER_TICK_S = 5
+"""The sensor's interval, and the tick the planner assumes before its next chance: the
+daemon's sensor loop runs at most every 5 s, and an eager mart's latency starts with it."""
 PLANNER_MARGIN_S = 60.0
 """Safety margin before a deadline (scaled with the windows)."""
 DEFAULT_BUILD_S = 60.0
@@ -64,9 +66,13 @@ CHECK_WINDOW_S = 1800.0
 """Within how long after a build an asset without a freshness window has all checks run (scaled)."""
 CHECKS_TRIGGER = "planner-checks"
 """The trigger tag of a checks-only run (a failed one is no failed build of any asset)."""
-OLDEST_UNREFLECTED_KEY = "fieldforce/oldest_unreflected_sync"
-DEADLINE_KEY = "fieldforce/deadline"
-DECISION_KEY = "fieldforce/planner_decision"
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+"""Runs that are in flight: their assets are not planned again until they end."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,17 @@ def read_states(
     instance: dg.DagsterInstance, graph: Graph, now: float, lookback_s: float
 ) -> tuple[dict[dg.AssetKey, AssetState], dict[dg.AssetKey, list[float]]]:
     """The planner's inputs from the instance: each asset's state, and the landed syncs."""
+    # One query for every asset's newest materialization; history only where it is recent.
+    newest = {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_record
+        for record in instance.get_asset_records([*graph.connectors, *graph.policies])
+    }
     landed: dict[dg.AssetKey, list[float]] = {}
     for key in graph.connectors:
+        last = newest.get(key)
+        if last is None or last.timestamp < now - lookback_s:
+            landed[key] = []
+            continue
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=key, after_timestamp=now - lookback_s), limit=100
         ).records
@@ -139,19 +154,24 @@ def read_states(
         )
         if record.dagster_run.tags.get(TRIGGER_TAG) != CHECKS_TRIGGER
     ]
-    durations: dict[str, float] = {}
+    requested_at: dict[str, float | None] = {}
     states: dict[dg.AssetKey, AssetState] = {}
     for key, policy in graph.policies.items():
-        latest = latest_data_time(instance, key)
+        last = newest.get(key)
+        materialization = last.event_log_entry if last is not None else None
+        latest = latest_data_time(instance, key, materialization)
         built_at = latest[0] if latest else None
         expected = DEFAULT_BUILD_S
-        materialization = instance.get_latest_materialization_event(key)
         if materialization is not None and materialization.run_id:
-            if materialization.run_id not in durations:
-                stats = instance.get_run_stats(materialization.run_id)
-                if stats.start_time and stats.end_time:
-                    durations[materialization.run_id] = stats.end_time - stats.start_time
-            expected = durations.get(materialization.run_id, expected)
+            # From the run's request to this asset's materialization: the queue, the launch and
+            # the build before it, all of which a deadline has to allow for.
+            run_id = materialization.run_id
+            if run_id not in requested_at:
+                record = instance.get_run_record_by_id(run_id)
+                requested_at[run_id] = record.create_timestamp.timestamp() if record else None
+            created = requested_at[run_id]
+            if created is not None and materialization.timestamp > created:
+                expected = materialization.timestamp - created
         failures = [
             record.end_time or record.update_timestamp.timestamp()
             for record in failed
@@ -183,46 +203,6 @@ def check_windows(graph: Graph, time_scale: float) -> dict[dg.AssetKey, float]:
         )
         for key, policy in graph.policies.items()
     }
-
-
-def ui_observations(
-    decided: Plan, graph: Graph, reported: Mapping[str, Any]
-) -> tuple[list[dg.AssetObservation], dict[str, Any]]:
-    """Observations of the assets whose oldest unreflected sync or deadline changed.
-
-    Args:
-        decided: the tick's plan.
-        graph: the planned assets (their policies).
-        reported: per asset (user string), the ``[oldest, deadline]`` last reported.
-
-    Returns:
-        The observations, and what is reported after them (the next cursor's part).
-    """
-    events: list[dg.AssetObservation] = []
-    now_reported: dict[str, Any] = {}
-    for key in sorted(decided.decisions, key=str):
-        decision = decided.decisions[key]
-        name = key.to_user_string()
-        shown = [decision.oldest_unreflected, decision.deadline]
-        now_reported[name] = shown
-        if reported.get(name) == shown:
-            continue
-        events.append(
-            dg.AssetObservation(
-                asset_key=key,
-                metadata={
-                    POLICY_METADATA_KEY: format_policy(graph.policies[key]),
-                    OLDEST_UNREFLECTED_KEY: _time_or_none(decision.oldest_unreflected),
-                    DEADLINE_KEY: _time_or_none(decision.deadline),
-                    DECISION_KEY: decision.reason,
-                },
-            )
-        )
-    return events, now_reported
-
-
-def _time_or_none(value: float | None) -> dg.MetadataValue:
-    return dg.MetadataValue.timestamp(value) if value is not None else dg.MetadataValue.text("none")
 
 
 def build_planner_sensor(
@@ -281,9 +261,11 @@ def build_planner_sensor(
             backoff_base_s=60.0 * time_scale,
             backoff_max_s=900.0 * time_scale,
         )
-        log_decisions(context, decided)
+        log_decisions(context, decided, graph.policies)
         cursor = json.loads(context.cursor) if context.cursor else {}
-        events, cursor["reported"] = ui_observations(decided, graph, cursor.get("reported", {}))
+        events, cursor["reported"] = ui_observations(
+            decided, graph.policies, cursor.get("reported", {})
+        )
         checked = _plan_checks(context, decided, checks, windows, now, margin_s)
         requests = _run_requests(decided, checked, checks, partitioned, partitions_def, run_tags)
         return dg.SensorResult(
@@ -374,12 +356,3 @@ def _run_requests(
             )
         ]
     return []
-
-
-def log_decisions(context: dg.SensorEvaluationContext, decided: Plan) -> None:
-    """One log line per asset that is built or has something unreflected (why, either way)."""
-    for key in sorted(decided.decisions, key=str):
-        decision = decided.decisions[key]
-        if decision.build or decision.oldest_unreflected is not None:
-            verb = "BUILD" if decision.build else "leave"
-            context.log.info("%s %s: %s", verb, key.to_user_string(), decision.reason)

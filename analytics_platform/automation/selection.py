@@ -1,13 +1,6 @@
-"""The selections and rebuild rules that the conditions and both sensors share."""
+"""The rebuild rules and run tags that the translator, the planner and the UI share."""
 
 from __future__ import annotations
-
-import dagster as dg
-
-STAGING_VIEWS = dg.AssetSelection.groups("staging")
-"""Pass-through views: an update of their source is an update of the view's data."""
-CONNECTOR_TABLES = dg.AssetSelection.kind("fivetran", include_sources=True)
-"""What syncs land: their updates are the sync sensor's, never the conditions'."""
 
 REBUILD_TAG = "fieldforce/rebuild"
 """Asset tag that states each dbt asset's rebuild rule, so sensors and the UI can read it."""
@@ -19,4 +12,4 @@ ON_CRON = "cron"
 """Scheduled reports: rebuilt on their cron."""
 
 TRIGGER_TAG = "fieldforce/trigger"
-"""Run tag naming the sensor that asked for the run (``sync`` or ``catch-up``)."""
+"""Run tag naming who asked for the run (``planner``, ``planner-checks``)."""

@@ -23,9 +23,7 @@ the first day of its source estate)."""
 PARTITIONED_MODELS = ("fct_jobs", "fct_revenue", "int_technician_daily_metrics")
 """The incremental facts with a daily partition (``min_date``/``max_date`` windows)."""
 PARTITION_TAG = "fieldforce/partitions"
-"""Asset tag on the partitioned facts, so automation conditions can select them."""
-PARTITIONED = dg.AssetSelection.tag(PARTITION_TAG, "daily")
-"""The partitioned facts: a sync's run builds them with the tables around them."""
+"""Asset tag on the partitioned facts, so the UI and selections can find them."""
 BUILT_AT_COLUMN = "_dbt_updated_at"
 """Every fact row's build time (naive UTC, the warehouse clock): which rows a build wrote."""
 

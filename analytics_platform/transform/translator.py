@@ -14,13 +14,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from analytics_platform.automation import (
-    ON_CODE,
-    ON_CRON,
-    ON_UPSTREAM,
-    REBUILD_TAG,
+from analytics_platform.automation.conditions import (
     cron_condition,
-    table_condition,
+    planned_condition,
     view_condition,
 )
 from analytics_platform.automation.policy import (
@@ -28,9 +24,9 @@ from analytics_platform.automation.policy import (
     declared_policy,
     format_policy,
 )
+from analytics_platform.automation.selection import ON_CODE, ON_CRON, ON_UPSTREAM, REBUILD_TAG
 from analytics_platform.transform.partitions import (
     PARTITION_TAG,
-    PARTITIONED,
     PARTITIONED_MODELS,
     daily_partitions,
 )
@@ -165,7 +161,7 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        """Views on code change; cron reports on their cron; tables on upstream updates."""
+        """Views on code change; cron reports on their cron; tables once (then the planner)."""
         rule = rebuild_rule(dbt_resource_props)
         if rule == ON_CRON:
             meta = dagster_meta(dbt_resource_props)
@@ -173,4 +169,4 @@ class FieldForceDbtTranslator(DagsterDbtTranslator):
         if rule == ON_CODE:
             return view_condition()
         partitioned = dbt_resource_props["name"] in PARTITIONED_MODELS
-        return table_condition(PARTITIONED, is_partitioned=partitioned)
+        return planned_condition(None, is_partitioned=partitioned)

@@ -17,7 +17,7 @@ QUIET_S = RECEIVER_QUIET_S
 """The webhook receiver's quiet period."""
 SENSOR_INTERVAL_S = 5.0
 """How often a sensor can tick under the daemon: its loop runs at most every 5 s (Dagster's
-``MIN_INTERVAL_LOOP_TIME``), so the sync sensor's 1 s minimum interval is a 5 s tick."""
+``MIN_INTERVAL_LOOP_TIME``), so the first wave's sync sensor (1 s minimum interval) ticked every 5 s."""
 SOURCE_PLUS_DEBOUNCE_S = QUIET_S
 """Strategy ``source_plus`` waits as long as the platform's receiver does, so the two differ in
 what they select, not in how patient they are."""

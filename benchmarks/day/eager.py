@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from analytics_platform.batching import SYNC_QUIET_S
 from benchmarks.day.clock import SENSOR_INTERVAL_S, next_tick, released_at
 from benchmarks.day.lineage import Lineage
 from benchmarks.day.records import Sync
 from benchmarks.day.strategies import Selective
+
+SYNC_QUIET_S = 0.5
+"""The first wave's sync sensor acted on a batch of reports once its newest was this old."""
 
 
 @dataclass

@@ -10,3 +10,7 @@ def dispatch(macro_name: str, macro_namespace: str | None = None) -> Callable[..
 
 def quote(identifier: str) -> str:
     return f'"{identifier}"'
+
+
+def get_columns_in_relation(relation: object) -> list[object]:
+    return []

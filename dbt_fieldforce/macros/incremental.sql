@@ -47,7 +47,7 @@
 -#}
 {% macro lookback_cutoff(cursor_column='_source_synced_at', relation=this) -%}
     {%- set cutoff_sql -%}
-        select {{ dbt.dateadd('day', -1 * var('lookback_days'), 'max(' ~ cursor_column ~ ')') }}
+        select {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(' ~ cursor_column ~ ')') }}
         from {{ relation }}
     {%- endset -%}
     {%- if execute and model.resource_type == 'model' and is_incremental() -%}
@@ -122,19 +122,41 @@
 
 {#
     Distinct UTC dates of `date_column` (a timestamp column of int_jobs_enriched and of
-    stg_jobs__job_deletions) among jobs synced since the lookback cutoff, deleted jobs
-    included: the dates whose daily aggregates must be rebuilt.
+    stg_jobs__job_deletions; a list of them for several) among jobs synced since the lookback
+    cutoff, deleted jobs included, and the dates those jobs had before a change moved them
+    (int_jobs_enriched's `_replaced_<column>`): the dates whose daily aggregates must be
+    rebuilt. `source_events` adds the dates of other rows synced since the cutoff: a list of
+    [model, date expression] (e.g. GPS pings by event day).
 #}
-{% macro changed_job_dates(date_column) -%}
-    select cast({{ date_column }} as date) as rebuild_date
-    from {{ ref('int_jobs_enriched') }}
-    where _source_synced_at >= {{ lookback_cutoff() }}
-        and {{ date_column }} is not null
+{% macro changed_job_dates(date_column, source_events=none) -%}
+    {%- set columns = [date_column] if date_column is string else date_column -%}
+    {%- set cutoff = lookback_cutoff() -%}
+    {%- for column in columns %}
+    {%- if not loop.first %}
     union all
-    select cast({{ date_column }} as date) as rebuild_date
+    {%- endif %}
+    select cast({{ column }} as date) as rebuild_date
+    from {{ ref('int_jobs_enriched') }}
+    where _source_synced_at >= {{ cutoff }}
+        and {{ column }} is not null
+    union all
+    select cast(_replaced_{{ column }} as date) as rebuild_date
+    from {{ ref('int_jobs_enriched') }}
+    where _source_synced_at >= {{ cutoff }}
+        and _replaced_{{ column }} is not null
+    union all
+    select cast({{ column }} as date) as rebuild_date
     from {{ ref('stg_jobs__job_deletions') }}
-    where _fivetran_synced >= {{ lookback_cutoff() }}
-        and {{ date_column }} is not null
+    where _fivetran_synced >= {{ cutoff }}
+        and {{ column }} is not null
+    {%- endfor %}
+    {%- for model_name, date_expr in (source_events or []) %}
+    union all
+    select {{ date_expr }} as rebuild_date
+    from {{ ref(model_name) }}
+    where _fivetran_synced >= {{ cutoff }}
+        and {{ date_expr }} is not null
+    {%- endfor %}
 {%- endmacro %}
 
 {#-
@@ -146,16 +168,24 @@
     The models filter with it and replace_where deletes with it, so the rows deleted are
     exactly the rows rebuilt.
 -#}
-{% macro rebuild_predicate(date_expr, source_date_column=none) -%}
+{% macro rebuild_predicate(date_expr, source_date_column=none, source_events=none) -%}
     {%- if window_bounds().active -%}
         {{ return(window_predicate(date_expr)) }}
     {%- elif not is_incremental() -%}
         {{ return('1 = 1') }}
     {%- elif source_date_column is not none -%}
-        {{ return(date_expr ~ " in (" ~ changed_job_dates(source_date_column) ~ ")") }}
+        {{ return(date_expr ~ " in (" ~ changed_job_dates(source_date_column, source_events) ~ ")") }}
     {%- else -%}
         {{ return("_source_synced_at >= " ~ lookback_cutoff()) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- rebuild_predicate of a daily aggregate, from its `meta.rebuild` (`source_date_column`,
+    `source_events`): the model passes the dict it configures (a unit test has no model
+    config), replace_where's delete reads the config, so both name the same days. -#}
+{% macro changed_days_predicate(date_expr, rebuild=none) -%}
+    {%- set rebuild = rebuild or (config.get('meta') or {}).get('rebuild') or {} -%}
+    {{ return(rebuild_predicate(date_expr, rebuild.get('source_date_column'), rebuild.get('source_events'))) }}
 {%- endmacro %}
 
 {#
@@ -171,7 +201,7 @@
     {%- if not rebuild -%}
         {%- do exceptions.raise_compiler_error("replace_where needs meta.rebuild.date_column") -%}
     {%- endif -%}
-    {%- set predicate = rebuild_predicate(rebuild['date_column'], rebuild.get('source_date_column')) -%}
+    {%- set predicate = changed_days_predicate(rebuild['date_column']) -%}
     {%- set dest_cols_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ arg_dict['target_relation'] }}
     where {{ predicate }};

@@ -65,7 +65,7 @@ class LocalPlatform:
     poll_interval_s: float | None = None
     """The polling sensor's interval (``FIVETRAN_POLL_INTERVAL_S``); None keeps the default."""
     extra_env: dict[str, str] = field(default_factory=dict)
-    """Added to the code location's environment (e.g. ``FIELDFORCE_AUTOMATION=planner``)."""
+    """Added to the code location's environment (e.g. ``FIELDFORCE_PLANNER_TIME_SCALE=0.05``)."""
     supervisor: Supervisor = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)
 

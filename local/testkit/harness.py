@@ -30,6 +30,8 @@ from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, 
 from devstack.environ import environ
 from devstack.launcher import DAEMON, LocalPlatform
 
+from analytics_platform.automation.policy import Cron, Eager, Freshness, policy_of
+
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -355,16 +357,32 @@ def load_specs(env: dict[str, str]) -> dict[dg.AssetKey, dg.AssetSpec]:
 def rebuilt_by(
     specs: dict[dg.AssetKey, dg.AssetSpec], changed: set[dg.AssetKey]
 ) -> set[dg.AssetKey]:
-    """What a sync of ``changed`` must rebuild: the dbt tables downstream (views read live)."""
+    """What a sync of ``changed`` must rebuild: the dbt tables downstream (views read live).
+
+    Not a report on a cron (its cron builds it), nor a table with no policy of its own that
+    nothing rebuilt reads (the planner builds an on-demand table for a reader that is due).
+    """
     children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
     for spec in specs.values():
         for dep in spec.deps:
             children.setdefault(dep.asset_key, set()).add(spec.key)
-    seen: set[dg.AssetKey] = set()
-    frontier = list(changed)
-    while frontier:
-        for child in children.get(frontier.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                frontier.append(child)
-    return {key for key in seen if "dbt" in specs[key].kinds and specs[key].group_name != "staging"}
+
+    def downstream(roots: set[dg.AssetKey]) -> set[dg.AssetKey]:
+        seen: set[dg.AssetKey] = set()
+        frontier = list(roots)
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    frontier.append(child)
+        return seen
+
+    tables = {
+        key
+        for key in downstream(changed)
+        if "dbt" in specs[key].kinds
+        and specs[key].group_name != "staging"
+        and not isinstance(policy_of(specs[key]), Cron)
+    }
+    with_sla = {key for key in tables if isinstance(policy_of(specs[key]), Eager | Freshness)}
+    return {key for key in tables if key in with_sla or downstream({key}) & with_sla}

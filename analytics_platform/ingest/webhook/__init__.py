@@ -4,7 +4,7 @@ Fivetran POSTs each event with ``X-Fivetran-Signature-256``, the HMAC-SHA256 of 
 under the webhook's secret (:mod:`.signing`). A request without a valid signature gets 401 and
 changes nothing (:mod:`.app`). On a verified ``sync_end`` the receiver measures what the sync
 changed in the destination (:mod:`.observer`) and reports those tables to the Dagster
-webserver's REST endpoint (:mod:`.reporting`); the sync sensor then rebuilds what is
+webserver's REST endpoint (:mod:`.reporting`); the SLA planner then rebuilds what is
 downstream. A failed sync is reported as an observation (visible in the UI), never as a
 materialization, so nothing downstream runs.
 

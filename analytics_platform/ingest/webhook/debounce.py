@@ -5,7 +5,7 @@ would start a rebuild of their shared downstream assets, and the second report w
 another. Holding reports until the in-flight syncs end releases them in one burst: one rebuild.
 With no other sync in flight, a report goes out at once (the default quiet period is zero,
 :data:`analytics_platform.batching.RECEIVER_QUIET_S`): waiting would only delay its run. When a batch is due is decided by
-:func:`analytics_platform.batching.batch_due`, the rule the sync sensor applies too.
+:func:`analytics_platform.batching.batch_due`.
 """
 
 from __future__ import annotations

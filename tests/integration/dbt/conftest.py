@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from standins.net import free_port
 
 from analytics_platform.transform.invocation import run_dbt
 
@@ -24,6 +28,23 @@ FACT_RELATIONS = (
     "finance.fct_revenue",
     "int_operations.int_technician_daily_metrics",
 )
+# the other row-level incrementals (no partition windows of their own in Dagster)
+ROW_LEVEL_MODELS = (
+    "int_jobs_enriched",
+    "int_revenue_daily",
+    "int_revenue_by_service",
+    "rpt_operations_daily",
+    "dim_customers",
+)
+ROW_LEVEL_RELATIONS = (
+    "int_operations.int_jobs_enriched",
+    "int_finance.int_revenue_daily",
+    "int_finance.int_revenue_by_service",
+    "operations.rpt_operations_daily",
+    "core.dim_customers",
+)
+# bookkeeping, not business columns: when a row was written, and the days a changed job left
+BOOKKEEPING_COLUMNS = ("_dbt_updated_at", "_replaced_scheduled_at", "_replaced_completed_at")
 
 
 @dataclass
@@ -73,42 +94,99 @@ def query(path: Path, sql: str) -> list[tuple]:
 
 
 def mart_results(path: Path) -> dict[str, dict[tuple, Any]]:
-    """The marts' figures, keyed like ``raw_fixture.ground_truth``."""
+    """The marts' figures in the DuckDB warehouse at ``path`` (see ``marts_from``)."""
+    return marts_from(lambda sql: query(path, sql))
+
+
+def marts_from(rows: Callable[[str], list[tuple]]) -> dict[str, dict[tuple, Any]]:
+    """The marts' figures, keyed like ``raw_fixture.ground_truth``, read through ``rows``."""
     return {
         "revenue_cents": {
             (day, region): int(cents)
-            for day, region, cents in query(
-                path,
-                "select revenue_date, region_id, sum(revenue_cents) from finance.fct_revenue group by all",
+            for day, region, cents in rows(
+                "select revenue_date, region_id, sum(revenue_cents) from finance.fct_revenue group by 1, 2",
             )
         },
         "jobs_by_status": {
             (day, status): n
-            for day, status, n in query(
-                path, "select scheduled_date, job_status, count(*) from core.fct_jobs group by all"
+            for day, status, n in rows(
+                "select scheduled_date, job_status, count(*) from core.fct_jobs group by 1, 2"
             )
         },
         "active_technicians": {
             (day,): n
-            for day, n in query(
-                path,
+            for day, n in rows(
                 "select report_date, active_technicians from operations.rpt_operations_daily where active_technicians > 0",
             )
         },
     }
 
 
-def fact_checksums(path: Path) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent digest of each incremental fact's business columns."""
+@pytest.fixture(scope="module")
+def fakesnow_port() -> Iterator[int]:
+    """A local fakesnow server (standins.snowflake.fakesnow_server) for this module."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "standins.snowflake.fakesnow_server", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"fakesnow server did not start: {server.stderr.read()!r}"
+                    ) from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def fakesnow_connection(port: int, database: str) -> Any:
+    """A Snowflake connector connection to the fakesnow server on ``port``."""
+    import snowflake.connector
+
+    return snowflake.connector.connect(
+        account="fakesnow",
+        user="fake",
+        password="snow",
+        host="127.0.0.1",
+        port=port,
+        protocol="http",
+        database=database,
+        schema="PUBLIC",
+    )
+
+
+def load_fakesnow(port: int, tables: raw_fixture.Tables, database: str) -> None:
+    """(Re)create the raw tables of ``tables`` in ``database`` on the fakesnow server."""
+    with fakesnow_connection(port, database) as conn:
+        cursor = conn.cursor()
+        for statement in raw_fixture.load_statements(tables, snowflake=True):
+            cursor.execute(statement)
+
+
+def fact_checksums(
+    path: Path, relations: tuple[str, ...] = FACT_RELATIONS
+) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of each incremental's business columns."""
     checksums = {}
-    for relation in FACT_RELATIONS:
+    excluded = ", ".join(f"'{name}'" for name in BOOKKEEPING_COLUMNS)
+    for relation in relations:
         schema, model = relation.split(".")
         columns = [
             name
             for (name,) in query(
                 path,
                 f"select column_name from information_schema.columns where table_schema = '{schema}' "
-                f"and table_name = '{model}' and column_name <> '_dbt_updated_at' order by ordinal_position",
+                f"and table_name = '{model}' and column_name not in ({excluded}) order by ordinal_position",
             )
         ]
         count, digest = query(

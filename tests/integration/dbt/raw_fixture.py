@@ -43,11 +43,13 @@ __all__ = [
     "all_tables",
     "changes",
     "disabled_tables",
+    "duplicate_deliveries",
     "ground_truth",
     "initial_rows",
     "load_duckdb",
     "load_statements",
     "merge",
+    "row_level_syncs",
     "sql_literal",
     "table_columns",
     "ts",
@@ -491,9 +493,132 @@ def changes() -> Tables:
     }
 
 
+def row_level_syncs() -> list[Tables]:
+    """Two syncs after ``initial_rows``, late enough that its rows fall out of the lookback.
+
+    The first (a week later) lands one completed job, so every incremental's newest version
+    moves past the first sync's rows plus ``lookback_days``. The second is ``changes`` a day
+    after that, its late row synced before the first (inside the lookback), plus what reaches
+    the row-level incrementals through another table: a technician's skill changes (their
+    jobs' enriched rows), a customer is soft-deleted and another hard-deleted, the Salesforce
+    account of a customer with nothing else changed is soft-deleted, a rescheduled job moves to another day
+    and a completed job's completion is corrected to another day (both old days must be
+    rebuilt), a line item is corrected without its job (the job's totals), and a GPS ping
+    lands for a day whose jobs did not change (the event window). ``duplicate_deliveries``
+    adds duplicate rows on top.
+    """
+    north, south = (catalog.landing_schema("jobs_db", t) for t in TENANTS)
+    delta = dict(changes())
+    tenants = _tenant_rows()
+    technician = dict(tenants[(north, "technicians")][0], skill_level="journeyman")
+    customer = dict(tenants[(south, "customers")][0], deleted_at=ts(14, 20), updated_at=ts(14, 20))
+    gone = dict(tenants[(south, "customers")][2], _fivetran_deleted=True)  # has no jobs
+    for row in (technician, customer, gone):
+        row.update(_fivetran_synced=SYNC_2, _fivetran_deleted=row.get("_fivetran_deleted", False))
+    # a customer with no jobs, landed by the first sync (synced with the first sync's rows, so
+    # out of the second's lookback): only their Salesforce account changes in the second
+    quiet = dict(
+        tenants[(north, "customers")][0],
+        customer_id=OFFSET + 4,
+        sf_account_id="001bu_n00000000004",
+        _fivetran_synced=SYNC_1,
+        _fivetran_deleted=False,
+    )
+    quiet_account = {
+        "id": "001bu_n00000000004",
+        "name": "Account bu_north 4",
+        "type": "Customer",
+        "industry": "Home",
+        "billing_city": "X",
+        "billing_state": "NY",
+        "region_c": 1,
+        "customer_id_c": OFFSET + 4,
+        "tenant_c": "bu_north",
+        "is_deleted": False,
+        "created_date": ts(1, 0),
+        "system_modstamp": ts(5, 0),
+        "_fivetran_synced": SYNC_1,
+        "_fivetran_deleted": False,
+    }
+    account = dict(
+        quiet_account, is_deleted=True, system_modstamp=ts(14, 21), _fivetran_synced=SYNC_2
+    )
+    moved = [
+        # rescheduled from day 12 to day 14
+        _job("bu_south", 4, "rescheduled", 14, 2, 2, 4, 650_000, SYNC_2, updated=ts(14, 5)),
+        # completion corrected: day 10 -> day 11
+        _job("bu_north", 2, "completed", 11, 2, 2, 2, 34_501, SYNC_2),
+    ]
+    delta[(north, "jobs")] = delta[(north, "jobs")] + moved[1:]
+    delta[(south, "jobs")] = delta[(south, "jobs")] + moved[:1]
+    invoice = _invoice(moved[1])
+    invoice["_fivetran_synced"] = SYNC_2
+    delta[("fivetran_quickbooks", "invoice")] = [
+        *delta[("fivetran_quickbooks", "invoice")],
+        invoice,
+    ]
+    job_7 = OFFSET + 7
+    delta[(north, "job_line_items")] = [
+        {
+            "line_item_id": job_7 * 10 + 1,
+            "job_id": job_7,
+            "item_type": "labor",
+            "description": "labor, corrected",
+            "quantity": 1,
+            "unit_price_cents": 12_000,
+            "amount_cents": 12_000,
+            "created_at": ts(11, 12),
+            "updated_at": ts(14, 21),
+            "_fivetran_synced": SYNC_2,
+            "_fivetran_deleted": False,
+        }
+    ]
+    delta[(north, "technicians")] = [technician]
+    delta[(south, "customers")] = [customer, gone]
+    delta[("fivetran_salesforce", "account")] = [account]
+    delta[("fivetran_telematics", "gps_events")] = [
+        *delta[("fivetran_telematics", "gps_events")],
+        _gps("e5", 2, ts(12, 15), "f7", SYNC_2),
+    ]
+    week = dt.timedelta(days=7)
+    for rows in delta.values():
+        for row in rows:
+            row["_fivetran_synced"] += week
+    tick_job = _job("bu_north", 9, "completed", 19, 2, 1, 1, 11_111, SYNC_1 + week)
+    tick = {
+        (north, "jobs"): [tick_job],
+        ("fivetran_quickbooks", "invoice"): [_invoice(tick_job)],
+        (north, "customers"): [quiet],
+        ("fivetran_salesforce", "account"): [quiet_account],
+    }
+    late = 2 * OFFSET + 6
+    for row in delta[(south, "jobs")] + delta[("fivetran_quickbooks", "invoice")]:
+        if late in (row.get("job_id"), row.get("id")):
+            row["_fivetran_synced"] = SYNC_1 + week - dt.timedelta(hours=18)
+    return [tick, delta]
+
+
+def duplicate_deliveries(tables: Tables) -> Tables:
+    """``tables`` with a job (its cancellation) and a GPS ping delivered twice."""
+    south = catalog.landing_schema("jobs_db", "bu_south")
+    duplicated = {k: list(v) for k, v in tables.items()}
+    (job,) = (r for r in duplicated[(south, "jobs")] if r["job_id"] == 2 * OFFSET + 3)
+    duplicated[(south, "jobs")].append(dict(job))
+    ping = duplicated[("fivetran_telematics", "gps_events")][-1]
+    duplicated[("fivetran_telematics", "gps_events")].append(dict(ping, _fivetran_id="f8"))
+    return duplicated
+
+
 def merge(base: Tables, delta: Mapping[tuple[str, str], list[Row]]) -> Tables:
     """``base`` after applying ``delta`` the way a sync would (upsert by key, GPS appended)."""
-    keys = {"jobs": "job_id", "invoice": "id"}
+    keys = {
+        "jobs": "job_id",
+        "invoice": "id",
+        "customers": "customer_id",
+        "technicians": "technician_id",
+        "job_line_items": "line_item_id",
+        "account": "id",
+    }
     merged = {k: [dict(r) for r in v] for k, v in base.items()}
     for key, rows in delta.items():
         if key[1] == "gps_events":

@@ -20,6 +20,8 @@ from testkit.builder import Stack, synced_estate
 from .conftest import (
     FACT_MODELS,
     FACT_RELATIONS,
+    ROW_LEVEL_MODELS,
+    ROW_LEVEL_RELATIONS,
     DbtProject,
     dbt_env,
     fact_checksums,
@@ -88,9 +90,11 @@ def test_generated_marts_match_ground_truth_through_changes_and_rebuilds(
     ]
     assert mart_results(warehouse) == truth_as_marts(estate.ground_truth())
     incremental = fact_checksums(warehouse)
+    row_level = fact_checksums(warehouse, ROW_LEVEL_RELATIONS)
 
-    project.run("run", select=FACT_MODELS, full_refresh=True)
+    project.run("run", select=[*FACT_MODELS, *ROW_LEVEL_MODELS], full_refresh=True)
     assert fact_checksums(warehouse) == incremental
+    assert fact_checksums(warehouse, ROW_LEVEL_RELATIONS) == row_level
 
     (first, last) = query(
         warehouse, "select min(scheduled_date), max(scheduled_date) from core.fct_jobs"

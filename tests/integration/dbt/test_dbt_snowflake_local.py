@@ -4,98 +4,24 @@ ground truth (and so the DuckDB run), before and after an incremental run."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from standins.net import free_port
 
 from . import raw_fixture
-from .conftest import DbtProject, dbt_env
+from .conftest import DbtProject, dbt_env, fakesnow_connection, load_fakesnow, marts_from
 
 DATABASE = "ANALYTICS_MARTS"
 
 
-@pytest.fixture(scope="module")
-def fakesnow_port() -> Iterator[int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "standins.snowflake.fakesnow_server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"fakesnow server did not start: {server.stderr.read()!r}"
-                    ) from None
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def connect(port: int) -> Any:
-    import snowflake.connector
-
-    return snowflake.connector.connect(
-        account="fakesnow",
-        user="fake",
-        password="snow",
-        host="127.0.0.1",
-        port=port,
-        protocol="http",
-        database=DATABASE,
-        schema="PUBLIC",
-    )
-
-
 def load(port: int, tables: raw_fixture.Tables) -> None:
-    with connect(port) as conn:
-        cursor = conn.cursor()
-        for statement in raw_fixture.load_statements(tables, snowflake=True):
-            cursor.execute(statement)
+    load_fakesnow(port, tables, DATABASE)
 
 
 def marts(port: int) -> dict[str, dict[tuple, Any]]:
-    with connect(port) as conn:
+    with fakesnow_connection(port, DATABASE) as conn:
         cursor = conn.cursor()
-
-        def rows(sql: str) -> list[tuple]:
-            return cursor.execute(sql).fetchall()
-
-        return {
-            "revenue_cents": {
-                (day, region): int(cents)
-                for day, region, cents in rows(
-                    "select revenue_date, region_id, sum(revenue_cents) from finance.fct_revenue group by 1, 2"
-                )
-            },
-            "jobs_by_status": {
-                (day, status): n
-                for day, status, n in rows(
-                    "select scheduled_date, job_status, count(*) from core.fct_jobs group by 1, 2"
-                )
-            },
-            "active_technicians": {
-                (day,): n
-                for day, n in rows(
-                    "select report_date, active_technicians from operations.rpt_operations_daily "
-                    "where active_technicians > 0"
-                )
-            },
-        }
+        return marts_from(lambda sql: cursor.execute(sql).fetchall())
 
 
 def test_snowflake_local_build_matches_ground_truth(

@@ -124,6 +124,7 @@ grant select on view ANALYTICS_MARTS.stg_finance.stg_quickbooks__payments to rol
 grant select on view ANALYTICS_MARTS.stg_fivetran_metadata.stg_fivetran_metadata__connections to role STAGING_READ_ROLE;
 grant select on view ANALYTICS_MARTS.stg_fivetran_metadata.stg_fivetran_metadata__incremental_mar to role STAGING_READ_ROLE;
 grant select on view ANALYTICS_MARTS.stg_fivetran_metadata.stg_fivetran_metadata__logs to role STAGING_READ_ROLE;
+grant select on view ANALYTICS_MARTS.stg_jobs.stg_jobs__customer_deletions to role STAGING_READ_ROLE;
 grant select on view ANALYTICS_MARTS.stg_jobs.stg_jobs__customers to role STAGING_READ_ROLE;
 grant select on view ANALYTICS_MARTS.stg_jobs.stg_jobs__job_deletions to role STAGING_READ_ROLE;
 grant select on view ANALYTICS_MARTS.stg_jobs.stg_jobs__job_line_items to role STAGING_READ_ROLE;

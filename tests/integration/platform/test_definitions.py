@@ -8,6 +8,9 @@ import dagster as dg
 import pytest
 from testkit.stack import API_KEY, API_SECRET, Stack
 
+from analytics_platform.automation import REBUILD_TAG
+from analytics_platform.automation.planner_sensor import planner_graph
+
 
 @pytest.fixture(scope="module")
 def defs(shared_stack: Stack) -> Iterator[dg.Definitions]:
@@ -55,28 +58,24 @@ def test_layers_carry_their_automation_freshness_and_partitions(defs: dg.Definit
         if spec.group_name == "staging":
             assert label == "view: missing or code changed", key
         elif key.path[0] in ("intermediate", "marts"):
-            assert label and ("table" in label or "on_cron" in label), key
+            assert label and ("first build" in label or "on_cron" in label), key
     fct_jobs = specs[dg.AssetKey(["marts", "core", "fct_jobs"])]
     assert isinstance(fct_jobs.partitions_def, dg.DailyPartitionsDefinition)
     assert fct_jobs.freshness_policy is not None
     assert specs[dg.AssetKey(["marts", "core", "dim_date"])].freshness_policy is None
     sensors = {sensor.name: sensor for sensor in defs.sensors}
-    assert {
-        "automation__sync_sensor",
-        "dbt__automation_sensor",
-        "automation__catch_up_sensor",
-    } <= set(sensors)
-    # A sync of one tenant's jobs rebuilds its tables and facts in one run, never a view.
-    from analytics_platform.automation import REBUILD_TAG, sync_rebuilds
-
+    # One decider of rebuilds on data; the conditions keep first builds, code changes, crons.
+    assert {"automation__planner", "dbt__automation_sensor"} <= set(sensors)
+    assert not {"automation__sync_sensor", "automation__catch_up_sensor"} & set(sensors)
     for key, spec in specs.items():
         if key.path[0] in ("intermediate", "marts", "snapshots"):
             assert spec.tags.get(REBUILD_TAG) in ("upstream", "cron"), key
         elif spec.group_name == "staging":
             assert spec.tags.get(REBUILD_TAG) == "code", key
-    north_jobs = sync_rebuilds(specs.values())[
-        dg.AssetKey(["fivetran", "fivetran_postgres_bu_north", "jobs"])
-    ]
+    # A sync of one tenant's jobs makes its tables and facts stale, never a view ...
+    graph = planner_graph(list(specs.values()))
+    north = dg.AssetKey(["fivetran", "fivetran_postgres_bu_north", "jobs"])
+    north_jobs = {key for key, sources in graph.sources.items() if north in sources}
     assert dg.AssetKey(["marts", "core", "fct_jobs"]) in north_jobs
     assert all(specs[key].group_name != "staging" for key in north_jobs)
     # ... as one step, one dbt build: the facts' partitions sit on their specs, not on a

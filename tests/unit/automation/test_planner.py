@@ -14,13 +14,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from analytics_platform.automation.datatime import data_time_after_build
 from analytics_platform.automation.owed_checks import CheckState, plan_checks
-from analytics_platform.automation.planner import (
-    AssetState,
-    backoff_s,
-    data_time_after_build,
-    plan,
-)
+from analytics_platform.automation.planner import AssetState, backoff_s, plan
 from analytics_platform.automation.policy import Eager, Freshness, OnDemand, Policy
 
 JOBS = dg.AssetKey(["fivetran", "jobs_db", "jobs"])
@@ -271,14 +267,33 @@ def test_a_due_asset_brings_its_stale_deps_into_the_one_run() -> None:
 
 
 def test_in_progress_assets_are_not_requested_again() -> None:
-    """A running build is left alone, and a due asset waits for its stale dep's run."""
+    """A running build is left alone; a due asset queues behind its stale dep's running build."""
     running = replace(state(LIVE), in_progress=True)
     decided = plan(T0, graph(f=running), {JOBS: [T0 - 10]}, {}, TICK, MARGIN)
     assert LIVE not in decided.run and "in progress" in decided.decisions[LIVE].reason
     int_running = replace(state(INT), in_progress=True)
     decided = plan(T0, graph(i=int_running), {JOBS: [T0 - 1700]}, {}, TICK, MARGIN)
-    assert MART not in decided.run and INT not in decided.run
-    assert "waiting for int_jobs_enriched" in decided.decisions[MART].reason
+    assert MART in decided.run and INT not in decided.run
+
+
+def test_a_freshness_asset_joins_a_run_when_the_next_chance_would_be_too_late() -> None:
+    """An eager run goes now; the mart, due only in a while, joins when waiting for the next
+    chance (after this run, plus a tick) and its own build would pass its deadline."""
+    sync = T0 - 1800 + 200  # the mart's deadline is 200 s away
+    slow_live = replace(state(LIVE), expected_build_s=150.0)
+    mart = replace(state(MART), expected_build_s=40.0)
+    decided = plan(T0, graph(f=slow_live, m=mart), {JOBS: [sync]}, {}, TICK, MARGIN)
+    # Alone, the mart could wait: latest start = deadline - 40 - margin is beyond the tick.
+    assert not _judge_due(mart, sync)
+    assert MART in decided.run and "joins the run" in decided.decisions[MART].reason
+    # Far from its deadline, it does not join.
+    early = plan(T0, graph(f=slow_live, m=mart), {JOBS: [T0 - 10]}, {}, TICK, MARGIN)
+    assert LIVE in early.run and MART not in early.run
+
+
+def _judge_due(mart: AssetState, sync: float) -> bool:
+    alone = plan(T0, {MART: mart, INT: state(INT)}, {JOBS: [sync]}, {}, TICK, MARGIN)
+    return MART in alone.run
 
 
 def test_a_sync_landing_during_a_run_is_reflected_by_the_next() -> None:

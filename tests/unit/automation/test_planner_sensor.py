@@ -10,11 +10,13 @@ import pytest
 from analytics_platform.automation import datatime
 from analytics_platform.automation.conditions import with_planner_condition
 from analytics_platform.automation.datatime import DATA_TIME_METADATA_KEY
-from analytics_platform.automation.planner_sensor import (
-    CHECKS_TRIGGER,
+from analytics_platform.automation.explain import (
     DEADLINE_KEY,
     DECISION_KEY,
     OLDEST_UNREFLECTED_KEY,
+)
+from analytics_platform.automation.planner_sensor import (
+    CHECKS_TRIGGER,
     build_planner_sensor,
     planner_graph,
 )
@@ -99,7 +101,7 @@ def test_a_sync_rebuilds_the_eager_mart_now_and_the_freshness_mart_by_its_deadli
 
     # Windows scaled down (a daemon test's setting): the mart's deadline is near, it joins
     # with the stale intermediate it reads, in the same one run.
-    scaled = _tick(instance, time_scale=0.01)
+    scaled = _tick(instance, time_scale=0.005)
     assert scaled.run_requests is not None
     assert set(scaled.run_requests[0].asset_selection or []) == {LIVE, INT, MART}
 

@@ -8,7 +8,6 @@ import dagster as dg
 import pytest
 
 from analytics_platform.automation.policy import Cron, Eager, Freshness, OnDemand
-from analytics_platform.batching import SYNC_QUIET_S
 from benchmarks.day import (
     QUIET_S,
     SENSOR_INTERVAL_S,
@@ -34,6 +33,7 @@ from benchmarks.day import (
     summarize,
     windows_met,
 )
+from benchmarks.day.eager import SYNC_QUIET_S
 from benchmarks.day.eager import Eager as EagerStrategy
 
 DESIGN_CADENCES = {

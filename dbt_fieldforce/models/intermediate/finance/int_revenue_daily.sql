@@ -1,4 +1,20 @@
+{%- set rebuild = {'date_column': 'revenue_date', 'source_date_column': 'completed_at'} -%}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_where',
+        unique_key='revenue_region_day_key',
+        meta={'rebuild': rebuild},
+        on_schema_change='sync_all_columns',
+    )
+}}
+
 -- Recognised revenue per UTC completion day and region (completed, not deleted jobs).
+-- Incremental like fct_revenue: the days of jobs synced, moved or deleted since the lookback
+-- cutoff are deleted and rebuilt whole (or the min_date / max_date window).
+-- depends_on: {{ ref('stg_jobs__job_deletions') }}
+
 with
 
 jobs as (
@@ -17,11 +33,13 @@ final as (
         count(*) as jobs_completed,
         count(distinct technician_id) as active_technicians,
         sum(total_amount_cents) as revenue_cents,
-        {{ cents_to_dollars('sum(total_amount_cents)') }} as revenue
+        {{ cents_to_dollars('sum(total_amount_cents)') }} as revenue,
+        max(_source_synced_at) as _source_synced_at
 
     from jobs
     where is_completed
         and completed_date is not null
+        and {{ changed_days_predicate('completed_date', rebuild) }}
     group by 2, 3, 4
 
 )

@@ -1,5 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='job_id',
+        incremental_strategy=upsert_strategy(),
+        meta={'rebuild': {'hard_deletes': 'stg_jobs__job_deletions'}},
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_hard_deleted() }}",
+    )
+}}
+
 -- One row per job (hard-deleted jobs excluded), with its service, region, customer,
--- technician, line-item totals and QuickBooks invoice.
+-- technician, line-item totals and QuickBooks invoice. Incremental like fct_jobs: upsert on
+-- job_id of the jobs touched since max(_source_synced_at) - lookback_days (the job, a line
+-- item or its invoice synced, or its customer, technician or service type synced), hard
+-- deletes removed. Window vars do not apply: every run is an upsert of changed keys. Seed
+-- changes (regions, service categories) need a full refresh.
+-- depends_on: {{ ref('stg_jobs__job_deletions') }}
 with
 
 jobs as (
@@ -50,6 +66,87 @@ invoices as (
 
 ),
 
+{%- set cutoff = lookback_cutoff() if is_incremental() else none -%}
+{%- set is_touched = '1 = 1' -%}
+{%- if is_incremental() -%}
+    {%- set is_touched = 'job_id in (select touched_job_ids.job_id from touched_job_ids)' -%}
+{%- endif %}
+
+-- the jobs to rebuild: anything a row is built from synced since the cutoff (an incremental
+-- run; a full build reads every job and does not refer to it)
+touched_job_ids as (  -- noqa: ST03
+
+    {% if is_incremental() -%}
+        select job_id from jobs
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select job_id from line_items
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select job_id from invoices
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select jobs.job_id
+        from jobs
+        inner join customers
+            on jobs.customer_id = customers.customer_id
+        where customers._fivetran_synced >= {{ cutoff }}
+        union all
+        select jobs.job_id
+        from jobs
+        inner join technicians
+            on jobs.technician_id = technicians.technician_id
+        where technicians._fivetran_synced >= {{ cutoff }}
+        union all
+        select jobs.job_id
+        from jobs
+        inner join service_types
+            on jobs.service_type_id = service_types.service_type_id
+        where service_types._fivetran_synced >= {{ cutoff }}
+    {%- else -%}
+        select job_id from jobs
+        where false
+    {%- endif %}
+
+),
+
+jobs_to_build as (
+
+    select * from jobs
+    where {{ is_touched }}
+
+),
+
+-- the rows being replaced (their days are rebuilt too by the daily aggregates); empty unless
+-- an incremental run
+existing_jobs as (
+
+    {% if is_incremental() -%}
+        {#- a target built before these columns existed has none to carry over -#}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set tracked = '_replaced_scheduled_at' in columns -%}
+        {%- set missing = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
+        select
+            job_id,
+            scheduled_at,
+            completed_at,
+            {{ '_replaced_scheduled_at' if tracked else missing }} as _replaced_scheduled_at,
+            {{ '_replaced_completed_at' if tracked else missing }} as _replaced_completed_at
+        from {{ this }}
+        where job_id in (select touched_job_ids.job_id from touched_job_ids)
+    {%- else -%}
+        select
+            job_id,
+            scheduled_at,
+            completed_at,
+            scheduled_at as _replaced_scheduled_at,
+            completed_at as _replaced_completed_at
+        from jobs
+        where false
+    {%- endif %}
+
+),
+
 line_items_summed_to_jobs as (
 
     select
@@ -59,13 +156,21 @@ line_items_summed_to_jobs as (
         max(_fivetran_synced) as line_items_synced_at
 
     from line_items
+    where {{ is_touched }}
     group by job_id
+
+),
+
+invoices_of_jobs_to_build as (
+
+    select * from invoices
+    where {{ is_touched }}
 
 ),
 
 latest_invoice_per_job as (
 
-    {{ deduplicate('invoices', 'job_id', 'updated_at desc, invoice_id desc') }}
+    {{ deduplicate('invoices_of_jobs_to_build', 'job_id', 'updated_at desc, invoice_id desc') }}
 
 ),
 
@@ -117,9 +222,21 @@ final as (
             jobs._fivetran_synced,
             coalesce(line_items_summed_to_jobs.line_items_synced_at, jobs._fivetran_synced),
             coalesce(latest_invoice_per_job._fivetran_synced, jobs._fivetran_synced)
-        ) as _source_synced_at
+        ) as _source_synced_at,
+        -- the day columns of the version this row replaced, when they moved (else carried
+        -- over): a job moved to another day leaves its old day to rebuild
+        case
+            when existing_jobs.scheduled_at is distinct from jobs.scheduled_at
+                then existing_jobs.scheduled_at
+            else existing_jobs._replaced_scheduled_at
+        end as _replaced_scheduled_at,
+        case
+            when existing_jobs.completed_at is distinct from jobs.completed_at
+                then existing_jobs.completed_at
+            else existing_jobs._replaced_completed_at
+        end as _replaced_completed_at
 
-    from jobs
+    from jobs_to_build as jobs
     left join service_types
         on jobs.service_type_id = service_types.service_type_id
     left join service_categories
@@ -134,6 +251,8 @@ final as (
         on jobs.job_id = line_items_summed_to_jobs.job_id
     left join latest_invoice_per_job
         on jobs.job_id = latest_invoice_per_job.job_id
+    left join existing_jobs
+        on jobs.job_id = existing_jobs.job_id
 
 )
 

@@ -1,17 +1,27 @@
+{%- set rebuild = {
+    'date_column': 'work_date',
+    'source_date_column': 'completed_at',
+    'source_events': [
+        ['stg_servicetitan__timesheets', 'cast(clock_in_at as date)'],
+        ['stg_telematics__gps_events', 'event_date'],
+    ],
+} -%}
+
 {{
     config(
         materialized='incremental',
         incremental_strategy='replace_where',
         unique_key='technician_day_key',
-        meta={'rebuild': {'date_column': 'work_date', 'source_date_column': 'completed_at'}},
+        meta={'rebuild': rebuild},
         on_schema_change='sync_all_columns',
     )
 }}
 
 -- The daily technician metrics: one row per technician and UTC day on which they completed
 -- at least one job. Incremental like fct_revenue: whole days are deleted and rebuilt (the
--- days of jobs changed in the lookback, or the min_date / max_date window). Timesheets and
--- GPS pings of a day are re-read whenever the day is rebuilt.
+-- days of jobs changed in the lookback, the event days of timesheets and GPS pings synced in
+-- it, or the min_date / max_date window). Timesheets and GPS pings of a day are re-read
+-- whenever the day is rebuilt.
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 
 with
@@ -49,7 +59,7 @@ completed_jobs_by_day as (
     where is_completed
         and technician_id is not null
         and completed_date is not null
-        and {{ rebuild_predicate('completed_date', 'completed_at') }}
+        and {{ changed_days_predicate('completed_date', rebuild) }}
     group by 1, 2
 
 ),
@@ -62,7 +72,7 @@ clocked_minutes_by_day as (
         sum(coalesce(clocked_minutes, 0)) as clocked_minutes
 
     from timesheets
-    where {{ rebuild_predicate('cast(clock_in_at as date)', 'completed_at') }}
+    where {{ changed_days_predicate('cast(clock_in_at as date)', rebuild) }}
     group by 1, 2
 
 ),
@@ -75,7 +85,7 @@ gps_pings_by_day as (
         count(*) as gps_pings
 
     from gps_events
-    where {{ rebuild_predicate('event_date', 'completed_at') }}
+    where {{ changed_days_predicate('event_date', rebuild) }}
     group by 1, 2
 
 ),

@@ -1,3 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_id',
+        incremental_strategy=upsert_strategy(),
+        meta={'rebuild': {'hard_deletes': 'stg_jobs__customer_deletions'}},
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_hard_deleted() }}",
+    )
+}}
+
+-- One row per customer (soft-deleted kept, hard-deleted removed), with the Salesforce account
+-- and the lifetime figures of their completed jobs. Incremental like int_jobs_enriched: upsert
+-- on customer_id of the customers touched since max(_source_synced_at) - lookback_days (the
+-- customer or their account synced, one of their jobs synced or hard-deleted), hard-deleted
+-- customers removed.
+-- depends_on: {{ ref('stg_jobs__customer_deletions') }}
+-- depends_on: {{ ref('stg_jobs__job_deletions') }}
 with
 
 customers as (
@@ -24,6 +42,45 @@ jobs as (
 
 ),
 
+{%- set is_touched = '1 = 1' -%}
+{%- if is_incremental() -%}
+    {%- set is_touched = 'customer_id in (select touched_customer_ids.customer_id from touched_customer_ids)' -%}
+{%- endif %}
+
+-- the customers to rebuild: anything a row is built from synced since the cutoff (an
+-- incremental run; a full build reads every customer and does not refer to it)
+touched_customer_ids as (  -- noqa: ST03
+
+    {% if is_incremental() -%}
+        {%- set cutoff = lookback_cutoff() -%}
+        select customer_id from customers
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select customers.customer_id
+        from customers
+        inner join accounts
+            on customers.sf_account_id = accounts.account_id
+        where accounts._fivetran_synced >= {{ cutoff }}
+        union all
+        select customer_id from jobs
+        where _source_synced_at >= {{ cutoff }}
+        union all
+        select customer_id from {{ ref('stg_jobs__job_deletions') }}
+        where _fivetran_synced >= {{ cutoff }}
+    {%- else -%}
+        select customer_id from customers
+        where false
+    {%- endif %}
+
+),
+
+customers_to_build as (
+
+    select * from customers
+    where {{ is_touched }}
+
+),
+
 completed_jobs_summed_to_customers as (
 
     select
@@ -31,10 +88,12 @@ completed_jobs_summed_to_customers as (
         min(completed_at) as first_completed_job_at,
         max(completed_at) as last_completed_job_at,
         count(*) as completed_jobs,
-        sum(total_amount_cents) as lifetime_revenue_cents
+        sum(total_amount_cents) as lifetime_revenue_cents,
+        max(_source_synced_at) as jobs_synced_at
 
     from jobs
     where is_completed
+        and {{ is_touched }}
     group by 1
 
 ),
@@ -70,9 +129,15 @@ final as (
             'coalesce(completed_jobs_summed_to_customers.lifetime_revenue_cents, 0)'
         ) }} as lifetime_revenue,
         customers.created_at,
-        customers.updated_at
+        customers.updated_at,
+        -- the row's version: the newest sync of anything it is built from
+        greatest(
+            customers._fivetran_synced,
+            coalesce(accounts._fivetran_synced, customers._fivetran_synced),
+            coalesce(completed_jobs_summed_to_customers.jobs_synced_at, customers._fivetran_synced)
+        ) as _source_synced_at
 
-    from customers
+    from customers_to_build as customers
     left join accounts
         on customers.sf_account_id = accounts.account_id
         and not accounts.is_deleted

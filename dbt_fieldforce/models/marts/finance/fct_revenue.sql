@@ -1,9 +1,11 @@
+{%- set rebuild = {'date_column': 'revenue_date', 'source_date_column': 'completed_at'} -%}
+
 {{
     config(
         materialized='incremental',
         incremental_strategy='replace_where',
         unique_key=['revenue_date', 'region_id', 'service_type_id'],
-        meta={'rebuild': {'date_column': 'revenue_date', 'source_date_column': 'completed_at'}},
+        meta={'rebuild': rebuild},
         on_schema_change='sync_all_columns',
     )
 }}
@@ -29,7 +31,7 @@ completed_jobs as (
     where
         is_completed
         and completed_date is not null
-        and {{ rebuild_predicate('completed_date', 'completed_at') }}
+        and {{ changed_days_predicate('completed_date', rebuild) }}
 
 ),
 

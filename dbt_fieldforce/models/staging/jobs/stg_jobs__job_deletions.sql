@@ -27,6 +27,7 @@ final as (
     select
         cast(job_id as {{ dbt.type_bigint() }}) as job_id,
         tenant_id,
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
         cast(technician_id as {{ dbt.type_bigint() }}) as technician_id,
         cast(region_id as {{ dbt.type_int() }}) as region_id,
         lower(status) as job_status,
