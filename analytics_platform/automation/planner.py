@@ -12,7 +12,8 @@ between calls, so a restart (a fresh call with the same inputs) gives the same p
 * a :class:`~.policy.Freshness` asset is due when its oldest unreflected sync's deadline
   (landed + warn) would be missed by waiting one more tick plus its expected build time plus a
   margin. Until then it waits, so syncs that land meanwhile (including ones Fivetran's
-  schedule says are coming) are absorbed by the same build;
+  schedule says are coming) are absorbed by the same build. When a run goes anyway, it joins
+  that run if the next run due anyway (an eager asset's next expected sync) comes too late;
 * :class:`~.policy.OnDemand` assets are built only as stale dependencies of a due asset;
   :class:`~.policy.Cron` reports are their schedule's, not the planner's;
 * a failed asset is retried once a bounded backoff after its last failure has passed;
@@ -167,6 +168,28 @@ def _first_build(
     )
 
 
+def _next_shared_run(
+    earliest: float,
+    assets: Mapping[dg.AssetKey, AssetState],
+    expected: Mapping[dg.AssetKey, float],
+    tick_s: float,
+) -> float:
+    """When the next run due anyway should start, no earlier than ``earliest``.
+
+    That is the tick after the next expected sync of a table an eager asset reads (it makes
+    that asset due), or ``earliest`` when that sync lands while this run still executes. Without one (no eager reader, or no
+    schedule known) the next chance is ``earliest`` itself: a run of its own right after this.
+    """
+    eager_sources = {
+        source
+        for state in assets.values()
+        if isinstance(state.policy, Eager) and state.built
+        for source in state.sources
+    }
+    landings = [at for source, at in expected.items() if source in eager_sources]
+    return max(min(landings) + tick_s, earliest) if landings else earliest
+
+
 def _judge(
     state: AssetState,
     now: float,
@@ -315,11 +338,14 @@ def plan(
     for key in ordered:
         if decisions[key].build:
             add(key, decisions[key].reason)
-    # A run is going anyway: a freshness asset joins it when waiting for the next chance (after
-    # this run, plus a tick) would miss its deadline. One build then serves it, instead of a
-    # second run queued behind this one that ends past the deadline.
+    # A run is going anyway: a freshness asset joins it when waiting for the next chance would
+    # miss its deadline. The next chance is the next run due anyway (an eager asset's next
+    # expected sync), not merely a tick after this one: a mart that would otherwise come due
+    # between two eager runs rides on the last one before its deadline, so it costs a build but
+    # not a run of its own (each run pays dbt's start and the project's hooks).
     if run:
         run_s = max(assets[key].expected_build_s for key in run)
+        next_chance = _next_shared_run(now + run_s + tick_s, assets, expected, tick_s)
         for key in ordered:
             state, decision = assets[key], decisions[key]
             if (
@@ -332,11 +358,10 @@ def plan(
                 or _in_backoff(state, now, backoff_base_s, backoff_max_s) is not None
             ):
                 continue
-            next_chance = now + run_s + tick_s
             if next_chance + state.expected_build_s + margin_s >= decision.deadline:
                 add(
                     key,
-                    f"joins the run: the next chance after it ({clock(next_chance)}) plus its"
+                    f"joins the run: the next run due anyway ({clock(next_chance)}) plus its"
                     f" build ({state.expected_build_s:.0f} s) would miss the deadline"
                     f" {clock(decision.deadline)}",
                 )

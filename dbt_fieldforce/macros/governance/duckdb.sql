@@ -31,22 +31,29 @@
         'create schema if not exists ' ~ governed.include(identifier=false),
     ] -%}
 
-    {%- set rows = [] -%}
-    {%- set current = [] -%}
-    {%- for node in governance_nodes(['intermediate', 'marts']) -%}
-        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
-        {%- if relation is not none -%}
-            {%- set view = governed.incorporate(
-                path={'identifier': node.schema ~ '__' ~ node.alias}, type='view') -%}
-            {%- do statements.append('create or replace view ' ~ view ~ ' as\n'
-                ~ governance_governed_select(node, relation, mapping)) -%}
-            {%- do rows.append("('" ~ view.identifier ~ "', '" ~ node.schema ~ "', '"
-                ~ node.alias ~ "', '" ~ governance_layer(node) ~ "')") -%}
-            {%- do current.append(view.identifier) -%}
-        {%- endif -%}
+    {#- What is there: the governed views, the definition each was made from (the catalog's
+        digest) and, in one query, the columns of every relation they read. A view is made
+        again only when its definition or its relation's columns changed, or it is missing:
+        dbt rebuilds a relation under the same name, and a view binds it by name at each read.
+        Dagster runs a few models at a time, so re-making every view after each run was most
+        of the hook's cost. -#}
+    {%- set catalog = governed.incorporate(path={'identifier': 'governed_relations'}) -%}
+    {%- set nodes = governance_nodes(['intermediate', 'marts']) -%}
+    {%- set schemas = [governed.schema] -%}
+    {%- for node in nodes if node.schema not in schemas -%}
+        {%- do schemas.append(node.schema) -%}
     {%- endfor -%}
-
-    {#- views of relations that are gone (renamed or deleted models) must not stay readable -#}
+    {%- set found -%}
+        select table_schema, table_name, column_name, data_type
+        from information_schema.columns
+        where table_catalog = '{{ governed.database }}'
+            and table_schema in ('{{ schemas | join("', '") }}')
+        order by table_schema, table_name, ordinal_position
+    {%- endset -%}
+    {%- set columns_of = {} -%}
+    {%- for row in run_query(found).rows -%}
+        {%- do columns_of.setdefault((row[0] ~ '.' ~ row[1]) | lower, []).append((row[2], row[3])) -%}
+    {%- endfor -%}
     {%- set existing_views -%}
         select table_name
         from information_schema.tables
@@ -54,13 +61,47 @@
             and table_schema = '{{ governed.schema }}'
             and table_type = 'VIEW'
     {%- endset -%}
-    {%- for name in run_query(existing_views).columns[0].values() if name not in current -%}
+    {%- set existing = run_query(existing_views).columns[0].values() | list -%}
+    {%- set made = {} -%}
+    {%- if ('definition_md5', 'VARCHAR') in columns_of.get((governed.schema ~ '.governed_relations') | lower, []) -%}
+        {%- for row in run_query('select view_name, definition_md5 from ' ~ catalog).rows -%}
+            {%- do made.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+
+    {%- set rows = [] -%}
+    {%- set current = [] -%}
+    {%- for node in nodes -%}
+        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- if relation is not none -%}
+            {%- set view = governed.incorporate(
+                path={'identifier': node.schema ~ '__' ~ node.alias}, type='view') -%}
+            {%- set names = [] -%}
+            {%- set typed = [] -%}
+            {%- for name, type in columns_of.get((node.schema ~ '.' ~ node.alias) | lower, []) -%}
+                {%- do names.append(name) -%}
+                {%- do typed.append(name ~ ' ' ~ type) -%}
+            {%- endfor -%}
+            {%- set definition = 'create or replace view ' ~ view ~ ' as\n'
+                ~ governance_governed_select(node, relation, mapping, names) -%}
+            {%- set digest = local_md5(definition ~ '\n-- ' ~ typed | join(', ')) -%}
+            {%- if view.identifier not in existing or made.get(view.identifier) != digest -%}
+                {%- do statements.append(definition) -%}
+            {%- endif -%}
+            {%- do rows.append("('" ~ view.identifier ~ "', '" ~ node.schema ~ "', '"
+                ~ node.alias ~ "', '" ~ governance_layer(node) ~ "', '" ~ digest ~ "')") -%}
+            {%- do current.append(view.identifier) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {#- views of relations that are gone (renamed or deleted models) must not stay readable -#}
+    {%- for name in existing if name not in current -%}
         {%- do statements.append('drop view ' ~ governed.incorporate(path={'identifier': name}, type='view')) -%}
     {%- endfor -%}
 
-    {%- set catalog = governed.incorporate(path={'identifier': 'governed_relations'}) -%}
     {%- do statements.append('create or replace table ' ~ catalog
-        ~ ' (view_name varchar, source_schema varchar, source_name varchar, layer varchar)') -%}
+        ~ ' (view_name varchar, source_schema varchar, source_name varchar, layer varchar,'
+        ~ ' definition_md5 varchar)') -%}
     {%- if rows -%}
         {%- do statements.append('insert into ' ~ catalog ~ ' values\n    ' ~ rows | join(',\n    ')) -%}
     {%- endif -%}
@@ -82,18 +123,17 @@
     {{ return(statements) }}
 {%- endmacro %}
 
-{#- The governed view's select: every column of `relation`, masked where governance_config()
-    says, rows filtered by region where it says. A declared column the relation lacks is an
+{#- The governed view's select: every column of `relation` (`column_names`, in order),
+    masked where governance_config() says, rows filtered by region where it says. A declared column the relation lacks is an
     error: a renamed column must not silently drop out of its policy. -#}
-{% macro governance_governed_select(node, relation, mapping) -%}
+{% macro governance_governed_select(node, relation, mapping, column_names) -%}
     {%- set config = governance_config() -%}
     {%- set role_sql = "getvariable('" ~ config.session_role_variable ~ "')" -%}
     {%- set user_sql = "getvariable('" ~ config.session_user_variable ~ "')" -%}
     {%- set is_mart = governance_layer(node) == 'marts' -%}
     {%- set masked = config.masked_columns.get(node.name, {}) if is_mart else {} -%}
     {%- set region_column = config.region_filtered.get(node.name) if is_mart else none -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) -%}
-    {%- set names = columns | map(attribute='name') | map('lower') | list -%}
+    {%- set names = column_names | map('lower') | list -%}
     {%- for required in (masked.keys() | list) + ([region_column] if region_column else []) -%}
         {%- if required | lower not in names -%}
             {%- do exceptions.raise_compiler_error(
@@ -102,11 +142,11 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set selected = [] -%}
-    {%- for column in columns -%}
-        {%- set quoted = 'governed_source.' ~ adapter.quote(column.name) -%}
-        {%- if column.name | lower in masked -%}
-            {%- do selected.append(governance_mask_sql(masked[column.name | lower], quoted, role_sql)
-                | trim ~ ' as ' ~ adapter.quote(column.name)) -%}
+    {%- for name in column_names -%}
+        {%- set quoted = 'governed_source.' ~ adapter.quote(name) -%}
+        {%- if name | lower in masked -%}
+            {%- do selected.append(governance_mask_sql(masked[name | lower], quoted, role_sql)
+                | trim ~ ' as ' ~ adapter.quote(name)) -%}
         {%- else -%}
             {%- do selected.append(quoted) -%}
         {%- endif -%}

@@ -289,3 +289,46 @@ def test_a_partial_run_refreshes_the_whole_governed_layer(
     assert views == {
         name for (name,) in query(warehouse, "select view_name from governed.governed_relations")
     }
+
+
+def test_a_run_remakes_only_the_governed_views_whose_relation_changed(
+    governed_warehouse: GovernedWarehouse,
+) -> None:
+    """The on-run-end hook leaves a view alone while its relation's columns and its definition
+    are unchanged (a rebuild under the same name keeps it valid) and remakes it when they
+    change, also for a relation the run did not build."""
+    warehouse = governed_warehouse.warehouse
+    columns = (
+        "select column_name from information_schema.columns"
+        " where table_schema = 'governed' and table_name = 'core__fct_jobs'"
+    )
+
+    def remade_by_a_run(change: str) -> set[str]:
+        """Views a run of dim_services remade after ``change``: a remade view loses its comment."""
+        with duckdb.connect(str(warehouse)) as conn:
+            views = conn.execute(
+                "select view_name from duckdb_views() where schema_name = 'governed'"
+            ).fetchall()
+            for (name,) in views:
+                conn.execute(f"comment on view governed.{name} is 'kept'")
+            conn.execute(change)
+        governed_warehouse.project.run("run", select=["dim_services"])
+        return {
+            name
+            for name, comment in query(
+                warehouse,
+                "select view_name, comment from duckdb_views() where schema_name = 'governed'",
+            )
+            if comment != "kept"
+        }
+
+    governed_warehouse.project.run("run", select=["dim_services"])
+    assert remade_by_a_run("select 1") == set()  # dim_services rebuilt, its view still valid
+    assert remade_by_a_run("alter table core.fct_jobs add column out_of_band varchar") == {
+        "core__fct_jobs"
+    }
+    assert ("out_of_band",) in query(warehouse, columns)
+    assert remade_by_a_run("alter table core.fct_jobs drop column out_of_band") == {
+        "core__fct_jobs"
+    }
+    assert ("out_of_band",) not in query(warehouse, columns)

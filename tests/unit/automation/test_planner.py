@@ -84,6 +84,8 @@ class Sim:
     )
     failures: dict[dg.AssetKey, tuple[int, float]] = field(default_factory=dict)
     runs: int = 0
+    every: dict[dg.AssetKey, float] = field(default_factory=dict)
+    """Per table, its sync period: the expected syncs the planner is told of (none: unknown)."""
     running: tuple[frozenset[dg.AssetKey], float, float, dict[dg.AssetKey, float]] | None = None
 
     def landed(self, now: float) -> dict[dg.AssetKey, list[float]]:
@@ -122,7 +124,8 @@ class Sim:
                 self.failures.pop(key, None)
             self.running = None
         landed = self.landed(now)
-        decided = plan(now, self.states(), landed, {}, TICK, MARGIN)
+        expected = {s: (now // p + 1) * p for s, p in self.every.items()}
+        decided = plan(now, self.states(), landed, expected, TICK, MARGIN)
         if decided.run and self.running is None:
             newest = {s: max(times) for s, times in landed.items() if times}
             duration = sum(self.build_s[key] for key in decided.run)
@@ -289,6 +292,35 @@ def test_a_freshness_asset_joins_a_run_when_the_next_chance_would_be_too_late() 
     # Far from its deadline, it does not join.
     early = plan(T0, graph(f=slow_live, m=mart), {JOBS: [T0 - 10]}, {}, TICK, MARGIN)
     assert LIVE in early.run and MART not in early.run
+
+
+def test_a_freshness_asset_rides_on_the_last_run_due_anyway_before_its_deadline() -> None:
+    """The next eager run (the next jobs sync) would come too late for the mart: it joins this
+    one. When the next jobs sync comes early enough, it waits for that run instead."""
+    sync = T0 - 1200  # the mart's deadline is 10 min away: alone, it would wait
+    mart = replace(state(MART), expected_build_s=40.0)
+    assert not _judge_due(mart, sync)
+    late = plan(T0, graph(m=mart), {JOBS: [sync, T0 - 5]}, {JOBS: T0 + 900}, TICK, MARGIN)
+    assert MART in late.run and "next run due anyway" in late.decisions[MART].reason
+    soon = plan(T0, graph(m=mart), {JOBS: [sync, T0 - 5]}, {JOBS: T0 + 300}, TICK, MARGIN)
+    assert LIVE in soon.run and MART not in soon.run
+
+
+def test_with_a_known_schedule_a_freshness_mart_needs_no_run_of_its_own() -> None:
+    """Jobs syncs every 15 min, a 30-min window: every mart build rides on an eager run, every
+    sync still reaches the mart in time, and it builds about once per two syncs."""
+    syncs = [T0 + 900 * i + 30 for i in range(8)]
+    for every in ({}, {JOBS: 900.0}):
+        sim = Sim(syncs={JOBS: syncs, ACCOUNTS: []}, every=every)
+        sim.run_until(T0 + 3 * 3600)
+        for sync in syncs:
+            at = sim.reflected_at(MART, JOBS, sync)
+            assert at is not None and at <= sync + WINDOW.warn.total_seconds(), (every, sync)
+        if every:
+            assert sim.runs == len(sim.builds[LIVE]) == len(syncs)
+            assert len(sim.builds[MART]) <= len(syncs) // 2 + 1
+        else:  # without the schedule, the mart comes due between eager runs: runs of its own
+            assert sim.runs > len(sim.builds[LIVE])
 
 
 def _judge_due(mart: AssetState, sync: float) -> bool:
