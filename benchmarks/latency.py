@@ -12,7 +12,8 @@ platform is quiet again, so each measurement is of one sync alone.
 
 Keys: ``syncs``, ``webhook_p50_s``, ``webhook_p95_s``, ``polling_p50_s``, ``polling_p95_s``
 (and per path ``*_max_s``, ``*_run_s``: the dbt run's own duration, p50).
-The target: p50 ≤ 30 s, p95 ≤ 60 s (the design's SLA).
+The targets: webhook p50 ≤ 15 s and p95 ≤ 20 s, polling p50 ≤ 20 s (the design's SLA for
+the critical dashboards is sub-10-minute; these are the overhead issue's).
 
 Run: ``uv run fieldforce bench latency [--syncs N] [--modes webhook] [--modes polling]``. One
 path at a time gives each path the whole machine; a run of one path keeps the other path's

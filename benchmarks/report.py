@@ -30,7 +30,7 @@ TARGETS = {
     "landing": "≥ 1 M rows/s",
     "incremental": "ratio ≤ 0.05",
     "load": "ratio ≤ 1.5",
-    "latency": "p50 ≤ 30 s, p95 ≤ 60 s",
+    "latency": "webhook p50 ≤ 15 s, p95 ≤ 20 s; polling p50 ≤ 20 s",
     "backfill": "ratio ≤ 1.5, checksums equal",
     "day": "planner: 100 % of windows met; builds ≤ 1/2 of eager's and ≤ sao's; warehouse s"
     " ≤ 1/2 of eager's; eager assets' latency ≤ eager's",

@@ -63,11 +63,27 @@ DBT_POOL = "dbt"
 embedded DuckDB; on Snowflake the pool is sized to the warehouse at deployment (docs/DEPLOY.md).
 """
 
-retry_policy = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
-"""A failed dbt step is retried inside its run (a transient warehouse error, the embedded
-warehouse's file lock held by a sync). The instance's run retries skip step failures
-(``retry_on_asset_or_op_failure: false``) and only re-run a run whose worker was lost, so the
-two never multiply: one retry mechanism per cause."""
+TRANSIENT_WAREHOUSE_ERRORS = (
+    "Conflicting lock is held",  # DuckDB: another process holds the embedded warehouse's file
+    "Could not connect to Snowflake backend",  # the connector's 250001: network, not the SQL
+    "Connection aborted",
+    "Remote end closed connection",
+)
+"""Marks of a dbt failure that says nothing about the models: retried inside the run."""
+TRANSIENT_RETRIES = 2
+TRANSIENT_RETRY_S = 5
+"""A transient failure is retried in its run this often, this long after it failed.
+
+One retry mechanism per cause: a transient warehouse error is retried here, in the run; a
+failed model or test is the planner's to retry, with its bounded backoff (an op retry would
+run a broken model three times per planner attempt); a run whose worker was lost is the
+instance's run retries' (``retry_on_asset_or_op_failure: false``)."""
+
+
+def transient(failure: BaseException) -> bool:
+    """Whether a dbt failure is one of :data:`TRANSIENT_WAREHOUSE_ERRORS`."""
+    text = str(failure)
+    return any(mark in text for mark in TRANSIENT_WAREHOUSE_ERRORS)
 
 
 def _stream(
@@ -115,6 +131,11 @@ def _stream(
             else:
                 yield event
         yield from _metadata_observations(context, invocation, built)
+        if failure is not None and transient(failure):
+            context.log.warning("dbt failed on a transient warehouse error: %s", failure)
+            raise dg.RetryRequested(
+                max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_S
+            ) from failure
         if failure is not None:
             raise failure
     finally:
@@ -209,7 +230,6 @@ def _changed_day_materializations(
     dagster_dbt_translator=translator,
     backfill_policy=backfill_policy,
     op_tags=WAREHOUSE_TAGS,
-    retry_policy=retry_policy,
     pool=DBT_POOL,
     name="dbt_fieldforce",
 )

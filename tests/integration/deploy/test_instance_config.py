@@ -115,8 +115,8 @@ def test_on_snowflake_runs_overlap_and_one_mechanism_retries() -> None:
     assert "fieldforce/warehouse" not in PROD.read_text().split("run_coordinator:")[1]
     assert prod["concurrency"]["runs"]["max_concurrent_runs"] > 1
     assert prod["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
-    # One retry mechanism per cause: step failures are the op's to retry, runs are re-run only
-    # when they fail for another reason (a lost pod).
+    # One retry mechanism per cause: step failures are the step's (transient) or the planner's
+    # (a failed model) to retry, runs are re-run only when they fail for another reason (a lost pod).
     assert prod["run_retries"] == {
         "enabled": True,
         "max_retries": 2,
