@@ -177,8 +177,9 @@ def _next_shared_run(
     """When the next run due anyway should start, no earlier than ``earliest``.
 
     That is the tick after the next expected sync of a table an eager asset reads (it makes
-    that asset due), or ``earliest`` when that sync lands while this run still executes. Without one (no eager reader, or no
-    schedule known) the next chance is ``earliest`` itself: a run of its own right after this.
+    that asset due), or ``earliest`` when that sync lands while this run still executes.
+    Without one (no eager reader, or no schedule known) the next chance is ``earliest`` itself:
+    a run of its own right after this one.
     """
     eager_sources = {
         source

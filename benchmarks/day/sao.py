@@ -16,9 +16,9 @@ day as scheduled (every connector syncing on its cadence and changing each of it
 runs lasting the recorded per-node times of the strategy's first whole build (no dbt per
 candidate), with the same safety margin before each deadline as the planner's (the simulated
 day's syncs and runs are not the replay's to the second: tuned to the very edge, a real day
-missed about half its windows by a few seconds). Models are tuned one at a time, the others held; both orders (upstream first,
-downstream first) are searched and the one with fewer simulated builds is kept, so ``sao`` gets
-its best shot. Then one real replay runs with the chosen values.
+missed about half its windows by a few seconds). Models are tuned one at a time, the others
+held; both orders (upstream first, downstream first) are searched and the one with fewer
+simulated builds is kept, so ``sao`` gets its best shot. Then one real replay runs with the chosen values.
 """
 
 from __future__ import annotations
