@@ -10,20 +10,14 @@ which syncs landed (their ``succeeded_at``), which builds reflected them (their 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 import psycopg
 import pytest
-from devstack.launcher import LocalPlatform
-from devstack.ports import free_port
 from standins.sources import catalog
 from testkit.harness import RunningPlatform
 
@@ -32,6 +26,7 @@ from analytics_platform.automation.datatime import (
     recorded_data_time,
     sync_time,
 )
+from tests.fixtures.platform import planner_stack
 
 pytestmark = pytest.mark.timeout(2400)
 
@@ -46,27 +41,8 @@ NORTH_JOB = catalog.ID_OFFSET + 5
 
 @pytest.fixture(scope="module")
 def planner_platform() -> Iterator[RunningPlatform]:
-    home = Path(tempfile.mkdtemp(prefix="fieldforce-planner-", dir="/tmp"))
-    home.chmod(0o711)  # PostgreSQL runs as its own account: the home must be traversable
-    platform = LocalPlatform(
-        home=home,
-        scale=0.0003,
-        tenants=2,
-        speed=1.0,
-        dagster_port=free_port(),
-        with_change_stream=False,
-        extra_env={"FIELDFORCE_PLANNER_TIME_SCALE": str(TIME_SCALE)},
-    )
-    try:
-        platform.start()
-        running = RunningPlatform(platform)
-        running.wait_first_build()
-        running.manual_schedules()
+    with planner_stack("fieldforce-planner-", TIME_SCALE) as running:
         yield running
-    finally:
-        platform.stop()
-        if not os.environ.get("FIELDFORCE_KEEP_E2E_HOME"):
-            shutil.rmtree(home, ignore_errors=True)
 
 
 def _update_job(platform: RunningPlatform, priority: str) -> None:
