@@ -298,6 +298,29 @@ def plot_scale(fig: Figure, data: Mapping[str, Any]) -> None:
     ax.legend(fontsize=8)
 
 
+def plot_up(fig: Figure, data: Mapping[str, Any]) -> None:
+    """Each phase's seconds, and the peak resident set of each kind of process."""
+    left, right = fig.subplots(1, 2)
+    phases = data.get("phases") or {}
+    names = [n for n in ("start", "first_syncs", "first_build", "hour") if n in phases]
+    left.barh(names, [phases[n].get("seconds") or 0 for n in names], color="#2b7bb9")
+    left.invert_yaxis()
+    left.set_xlabel("seconds")
+    left.set_title(f"phases at scale {num(data.get('scale'))}", fontsize=9)
+    roles = data.get("peak_rss_by_role_gib") or {}
+    ordered = sorted(roles, key=lambda r: roles[r])
+    right.barh(ordered, [roles[r] for r in ordered], color="#e07b39")
+    right.axvline(8, color="#b22222", linestyle="--", linewidth=1, label="8 GiB bound")
+    right.set_xlabel("peak resident set (GiB)")
+    right.tick_params(axis="y", labelsize=7)
+    right.legend(fontsize=7)
+    right.set_title(
+        f"kept up: {data.get('kept_up')} (lag max {num(data.get('lag_max_s'))} s"
+        f" of {num(data.get('interval_s'))} s)",
+        fontsize=9,
+    )
+
+
 PLOTS: dict[str, Callable[[Figure, Mapping[str, Any]], None]] = {
     "generate": plot_generate,
     "landing": plot_landing,
@@ -307,4 +330,5 @@ PLOTS: dict[str, Callable[[Figure, Mapping[str, Any]], None]] = {
     "backfill": plot_backfill,
     "day": plot_day,
     "scale": plot_scale,
+    "up": plot_up,
 }

@@ -23,9 +23,10 @@ from testkit.provenance import RESULTS_DIR
 
 from benchmarks.plots import PLOTS, day_strategies, num
 
-ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day", "scale")
+ORDER = ("generate", "landing", "incremental", "load", "latency", "backfill", "day", "scale", "up")
 TARGETS = {
     "scale": "sync rebuild / full build at 1.0 ≤ 0.05; sync rebuild 1.0 / 0.1 ≤ 2; peak ≤ 8 GiB",
+    "up": "every process ≤ 8 GiB; every Jobs DB sync's eager marts built before the next sync",
     "generate": "—",
     "landing": "≥ 1 M rows/s",
     "incremental": "ratio ≤ 0.05",
@@ -85,6 +86,8 @@ def headline(name: str, data: Mapping[str, Any]) -> str:
         )
     if name == "scale":
         return scale_headline(data)
+    if name == "up":
+        return up_headline(data)
     if name == "day":
         strategies = day_strategies(data)
         builds = " / ".join(num(get(f"{s}_builds")) for s in strategies)
@@ -120,6 +123,23 @@ def scale_headline(data: Mapping[str, Any]) -> str:
         f"{' / '.join(num(v) for v in get('scales') or [])}: ratio at 1.0 "
         f"{num(get('ratio_at_1'))}, growth 0.1 → 1.0 {num(get('growth_0_1_to_1'))}, "
         f"peak {num(get('peak_rss_gib'))} GiB"
+    )
+
+
+def up_headline(data: Mapping[str, Any]) -> str:
+    """``bench up``: the phases, the simulated hour, and memory."""
+    get = data.get
+    phases = get("phases") or {}
+    times = ", ".join(
+        f"{name.replace('_', ' ')} {num((phases.get(name) or {}).get('seconds'))} s"
+        for name in ("start", "first_syncs", "first_build")
+    )
+    return (
+        f"{times}; then {num(get('minutes'))} simulated min at {num(get('speed'))}x: "
+        f"{num(get('syncs'))} syncs, {num(get('runs'))} runs, Jobs DB sync → eager marts "
+        f"p50 {num(get('lag_p50_s'))} s / max {num(get('lag_max_s'))} s against "
+        f"{num(get('interval_s'))} s, kept up: {get('kept_up')}; "
+        f"largest process {num(get('peak_rss_gib'))} GiB"
     )
 
 

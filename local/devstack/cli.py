@@ -41,7 +41,17 @@ app = typer.Typer(
 app.add_typer(fivetran_app, name="fivetran")
 console = Console()
 
-BENCHMARKS = ("generate", "landing", "incremental", "load", "latency", "backfill", "day", "scale")
+BENCHMARKS = (
+    "generate",
+    "landing",
+    "incremental",
+    "load",
+    "latency",
+    "backfill",
+    "day",
+    "scale",
+    "up",
+)
 DEFAULT_SCALE = 0.001
 
 
