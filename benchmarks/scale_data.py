@@ -108,7 +108,13 @@ def synthesize(path: Path, scale: float) -> dict[str, int]:
                     10000 + (i * 7919) % 90000, null,
                     scheduled - interval 2 day,
                     least(scheduled + interval 2 hour, timestamp '{NOW}'),
-                    timestamp '{NOW}', false
+                    -- synced when last changed, as a platform that has run for months has
+                    -- it: a past job at its completion, a booking some day in the last 14
+                    case when scheduled < timestamp '{NOW}'
+                        then least(scheduled + interval 2 hour, timestamp '{NOW}')
+                        else timestamp '{NOW}' - to_days((i % {BOOKING_DAYS})::integer)
+                    end,
+                    false
                 from (
                     select i, {start} + to_seconds((i * {days * 86400} // {per_tenant})::bigint)
                         as scheduled
@@ -141,7 +147,8 @@ def synthesize(path: Path, scale: float) -> dict[str, int]:
             insert into fivetran_telematics.gps_events
             select 'e' || i, 'GPS-' || tech, tech, 40.7 + (i % 1000) / 10000, -74.0 + (i % 977) / 10000,
                 (i % 90)::double, (i % 360)::double, event_at, event_at + interval 5 second,
-                'e' || i, timestamp '{NOW}', false
+                'e' || i, least(date_trunc('hour', event_at) + interval 65 minute, timestamp '{NOW}'),
+                false
             from (
                 select i, {ID_OFFSET} * (1 + i % 2) + 1 + (i // 2) % {techs} as tech,
                     timestamp '{NOW}' - interval {GPS_DAYS} day + to_microseconds(i * {step_us})
@@ -232,7 +239,8 @@ def land_gps_batch(path: Path, events: int) -> dict[str, int]:
             select event_id, device_id, technician_id, latitude, longitude, speed_kph,
                 heading_degrees, event_at, {synced}, _fivetran_id || '-r', {synced}, false
             from {schema}.{table}
-            where _fivetran_synced = timestamp '{NOW}'
+            where event_at >= timestamp '{NOW}' - interval 2 hour
+                and event_at < timestamp '{NOW}'
             order by hash(event_id) limit {dups}""")
     return {f"{schema}.{table}": events}
 

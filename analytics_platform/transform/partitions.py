@@ -26,6 +26,11 @@ PARTITION_TAG = "fieldforce/partitions"
 """Asset tag on the partitioned facts, so the UI and selections can find them."""
 BUILT_AT_COLUMN = "_dbt_updated_at"
 """Every fact row's build time (naive UTC, the warehouse clock): which rows a build wrote."""
+READ_AT_COLUMN = "_changes_read_at"
+"""When an incremental build that wrote the row read its inputs' changes (null in a window run):
+readers of the model take upstream rows written after the newest one (macros/incremental.sql)."""
+BUILD_STAMP_COLUMNS = (BUILT_AT_COLUMN, READ_AT_COLUMN)
+"""Columns stamped with a build's own time: equal data, different values between two builds."""
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 backfill_policy = dg.BackfillPolicy.single_run()

@@ -7,11 +7,17 @@
       from the source. A daily partition passes min_date = max_date = the day; a range
       backfill passes the first and last day. Windows that cover every date give the same
       table as a full refresh.
-    * incremental (no window vars): re-read rows whose version `_source_synced_at` (the
-      newest sync of anything a row is built from) is at least `max(_source_synced_at)` of
-      the target minus `lookback_days` (late rows from a tenant whose sync committed after a
-      newer one, invoices landing hours after their job), upsert them, and propagate hard
-      deletes.
+    * incremental (no window vars): the changed rows only.
+      - A model over sources (int_jobs_enriched, dim_customers) re-reads the source rows
+        synced since `max(_source_synced_at)` of the target minus `lookback_days` (late rows
+        from a tenant whose sync committed after a newer one, invoices landing hours after
+        their job) and keeps those newer than the version the target row was built from
+        (a version column per input), so a re-read row that did not change costs a probe,
+        not a rebuild.
+      - A model over those models reads the upstream rows written since its own last
+        incremental build (`changed_since_read`: the upstream's `_dbt_updated_at` after the
+        target's `_changes_read_at`), upserts them or rebuilds their days; hard deletes by
+        the lookback over the deletions.
     * full refresh / first build: everything.
 #}
 
@@ -57,6 +63,47 @@
         {%- endif -%}
     {%- endif -%}
     {{ return("(" ~ cutoff_sql ~ ")") }}
+{%- endmacro %}
+
+{#-
+    When an incremental build of the target last read its inputs: max(`_changes_read_at`).
+    dbt builds on one warehouse run one at a time (the `fieldforce/warehouse` run tag's limit
+    of 1), so an upstream row stamped (`_dbt_updated_at`) after this moment was written after
+    the target last read, and one stamped before it had been read. Window runs (partition
+    backfills) stamp no `_changes_read_at` (they read one window, not every change), so they
+    never move it forward. A literal in a model run, as lookback_cutoff; none when the target
+    has no such column or stamp yet (built before it, or only by windows): read everything.
+-#}
+{% macro read_watermark(relation=this) -%}
+    {%- set watermark_sql -%}
+        select max(_changes_read_at) from {{ relation }}
+    {%- endset -%}
+    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- if '_changes_read_at' not in columns -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
+        {{ return(none if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {%- endif -%}
+    {{ return("(" ~ watermark_sql ~ ")") }}
+{%- endmacro %}
+
+{#- Boolean SQL on an upstream model's rows: written since the target last read them. -#}
+{% macro changed_since_read(stamp_column='_dbt_updated_at') -%}
+    {%- set watermark = read_watermark() -%}
+    {%- if watermark is none -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {{ return(stamp_column ~ " > coalesce(" ~ watermark ~ ", cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+{%- endmacro %}
+
+{#- The `_changes_read_at` column's value: the build's time, or null in a window run. -#}
+{% macro changes_read_at() -%}
+    {%- if window_bounds().active -%}
+        {{ return("cast(null as " ~ dbt.type_timestamp() ~ ")") }}
+    {%- endif -%}
+    {{ return(utc_now()) }}
 {%- endmacro %}
 
 {#- The upsert strategy of a row-level fact (see README: DuckDB runs it as delete+insert). -#}
@@ -122,41 +169,74 @@
 
 {#
     Distinct UTC dates of `date_column` (a timestamp column of int_jobs_enriched and of
-    stg_jobs__job_deletions; a list of them for several) among jobs synced since the lookback
-    cutoff, deleted jobs included, and the dates those jobs had before a change moved them
-    (int_jobs_enriched's `_replaced_<column>`): the dates whose daily aggregates must be
-    rebuilt. `source_events` adds the dates of other rows synced since the cutoff: a list of
-    [model, date expression] (e.g. GPS pings by event day).
+    stg_jobs__job_deletions; a list of them for several; none for no jobs) among the jobs
+    int_jobs_enriched rewrote since the target last read it, the dates those jobs had before a
+    change moved them (its `_replaced_<column>`), and among jobs hard-deleted since the
+    lookback cutoff: the dates whose daily aggregates must be rebuilt. `source_events` adds the
+    dates of other rows, a list of [relation, date expression, kind]; the relation is a model
+    name or `source:<source>.<table>`, and the kind says which rows changed:
+    * `lookback` (the default): rows synced since the lookback cutoff;
+    * `model`: rows a model stamped like int_jobs_enriched wrote since the target last read;
+    * `synced_after`: rows synced after the newest sync the target counted
+      (`max(_source_synced_at)`): for a source delivered by one connector, whose syncs run
+      one after the other and stamp rows as they write them, every row not yet counted and
+      nothing more (a row the count left out, a deleted ping, is read again: harmless).
 #}
 {% macro changed_job_dates(date_column, source_events=none) -%}
-    {%- set columns = [date_column] if date_column is string else date_column -%}
+    {%- set columns = [] if date_column is none else ([date_column] if date_column is string else date_column) -%}
     {%- set cutoff = lookback_cutoff() -%}
-    {%- for column in columns %}
-    {%- if not loop.first %}
-    union all
-    {%- endif %}
-    select cast({{ column }} as date) as rebuild_date
-    from {{ ref('int_jobs_enriched') }}
-    where _source_synced_at >= {{ cutoff }}
-        and {{ column }} is not null
-    union all
-    select cast(_replaced_{{ column }} as date) as rebuild_date
-    from {{ ref('int_jobs_enriched') }}
-    where _source_synced_at >= {{ cutoff }}
-        and _replaced_{{ column }} is not null
-    union all
-    select cast({{ column }} as date) as rebuild_date
-    from {{ ref('stg_jobs__job_deletions') }}
-    where _fivetran_synced >= {{ cutoff }}
-        and {{ column }} is not null
+    {%- set selects = [] -%}
+    {%- if columns -%}
+        {%- set changed = changed_since_read() -%}
+    {%- endif -%}
+    {%- for column in columns -%}
+        {%- do selects.append(
+            "select cast(" ~ column ~ " as date) as rebuild_date from " ~ ref('int_jobs_enriched')
+            ~ " where " ~ changed ~ " and " ~ column ~ " is not null") -%}
+        {%- do selects.append(
+            "select cast(_replaced_" ~ column ~ " as date) as rebuild_date from "
+            ~ ref('int_jobs_enriched') ~ " where " ~ changed ~ " and _replaced_" ~ column
+            ~ " is not null") -%}
+        {%- do selects.append(
+            "select cast(" ~ column ~ " as date) as rebuild_date from "
+            ~ ref('stg_jobs__job_deletions') ~ " where _fivetran_synced >= " ~ cutoff ~ " and "
+            ~ column ~ " is not null") -%}
+    {%- endfor -%}
+    {%- for event in (source_events or []) -%}
+        {%- set name, date_expr = event[0], event[1] -%}
+        {%- set kind = event[2] if event | length > 2 else 'lookback' -%}
+        {%- if name.startswith('source:') -%}
+            {%- set source_name, table_name = name[7:].split('.') -%}
+            {%- set relation = source(source_name, table_name) -%}
+        {%- else -%}
+            {%- set relation = ref(name) -%}
+        {%- endif -%}
+        {%- if kind == 'model' -%}
+            {%- set rows_changed = changed_since_read() -%}
+        {%- elif kind == 'synced_after' -%}
+            {%- set rows_changed = "_fivetran_synced > " ~ synced_watermark() -%}
+        {%- else -%}
+            {%- set rows_changed = "_fivetran_synced >= " ~ cutoff -%}
+        {%- endif -%}
+        {%- do selects.append(
+            "select " ~ date_expr ~ " as rebuild_date from " ~ relation ~ " where "
+            ~ rows_changed ~ " and " ~ date_expr ~ " is not null") -%}
     {%- endfor %}
-    {%- for model_name, date_expr in (source_events or []) %}
-    union all
-    select {{ date_expr }} as rebuild_date
-    from {{ ref(model_name) }}
-    where _fivetran_synced >= {{ cutoff }}
-        and {{ date_expr }} is not null
-    {%- endfor %}
+    {{ selects | join('\n    union all\n    ') }}
+{%- endmacro %}
+
+{#- The newest source sync the target counted, max(`_source_synced_at`), as a literal in a
+    model run (a scalar subquery elsewhere); the oldest timestamp when the target is empty. -#}
+{% macro synced_watermark(relation=this) -%}
+    {%- set watermark_sql -%}
+        select max(_source_synced_at) from {{ relation }}
+    {%- endset -%}
+    {%- set floor = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
+        {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
+        {{ return(floor if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {%- endif -%}
+    {{ return("coalesce((" ~ watermark_sql ~ "), " ~ floor ~ ")") }}
 {%- endmacro %}
 
 {#-
@@ -164,7 +244,7 @@
     * window run: the window;
     * first build / full refresh: all rows (`1 = 1`);
     * incremental run of a daily aggregate (`source_date_column` given): the changed days;
-    * incremental run of a row-level fact: rows synced since the lookback cutoff.
+    * incremental run of a row-level fact: the upstream rows written since it last read.
     The models filter with it and replace_where deletes with it, so the rows deleted are
     exactly the rows rebuilt.
 -#}
@@ -173,10 +253,10 @@
         {{ return(window_predicate(date_expr)) }}
     {%- elif not is_incremental() -%}
         {{ return('1 = 1') }}
-    {%- elif source_date_column is not none -%}
+    {%- elif source_date_column is not none or source_events -%}
         {{ return(date_expr ~ " in (" ~ changed_job_dates(source_date_column, source_events) ~ ")") }}
     {%- else -%}
-        {{ return("_source_synced_at >= " ~ lookback_cutoff()) }}
+        {{ return(changed_since_read()) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -4,7 +4,7 @@ A backfill, a full refresh and an incremental history of the partitioned facts m
 for row. Comparing whole tables by value is slow and brittle; a row count plus the sum of a
 hash of every row is cheap, ignores row order and physical layout, and changes when any value,
 any row or any duplicate does. Columns that record *when* dbt wrote a row
-(``_dbt_updated_at``) differ between two correct builds, so they are left out by default.
+(``_dbt_updated_at``, ``_changes_read_at``) differ between two correct builds, so they are left out by default.
 
 Used by the backfill end-to-end test and ``benchmarks/backfill.py``; production never needs it.
 """
@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from analytics_platform.transform.partitions import BUILD_STAMP_COLUMNS
+
 PARTITIONED_FACTS: Mapping[str, str] = {
     "core.fct_jobs": "scheduled_date",
     "finance.fct_revenue": "revenue_date",
@@ -26,7 +28,7 @@ PARTITIONED_FACTS: Mapping[str, str] = {
 }
 """The daily-partitioned facts (warehouse relation -> the date column a partition is a day of)."""
 
-VOLATILE_COLUMNS: frozenset[str] = frozenset({"_dbt_updated_at"})
+VOLATILE_COLUMNS: frozenset[str] = frozenset(BUILD_STAMP_COLUMNS)
 """Columns stamped with the build's own time: equal data, different values between builds."""
 
 

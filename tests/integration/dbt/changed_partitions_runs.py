@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 
 from analytics_platform.transform.assets import dbt_fieldforce, dbt_resource
+from analytics_platform.transform.partitions import BUILD_STAMP_COLUMNS
 
 from . import raw_fixture
 
@@ -52,7 +53,7 @@ def _reported(result: dg.ExecuteInProcessResult) -> dict[str, list[str]]:
 
 
 def _rows(warehouse: Path) -> dict[str, list[list[Any]]]:
-    """Each fact's rows (without the build stamp) with their day first, as JSON-able values."""
+    """Each fact's rows (without the build stamps) with their day first, as JSON-able values."""
     rows = {}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         for name, (relation, day) in FACTS.items():
@@ -61,9 +62,10 @@ def _rows(warehouse: Path) -> dict[str, list[list[Any]]]:
                 column
                 for (column,) in conn.execute(
                     "select column_name from information_schema.columns"
-                    " where table_schema = ? and table_name = ? and column_name <> '_dbt_updated_at'"
-                    " order by ordinal_position",
-                    [schema, table],
+                    " where table_schema = ? and table_name = ? and column_name not in ("
+                    + ", ".join("?" for _ in BUILD_STAMP_COLUMNS)
+                    + ") order by ordinal_position",
+                    [schema, table, *BUILD_STAMP_COLUMNS],
                 ).fetchall()
             ]
             query = f"select cast({day} as varchar), {', '.join(columns)} from {relation}"

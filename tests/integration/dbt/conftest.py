@@ -17,6 +17,7 @@ import pytest
 from standins.net import free_port
 
 from analytics_platform.transform.invocation import run_dbt
+from analytics_platform.transform.partitions import BUILD_STAMP_COLUMNS
 
 from . import raw_fixture
 
@@ -44,7 +45,7 @@ ROW_LEVEL_RELATIONS = (
     "core.dim_customers",
 )
 # bookkeeping, not business columns: when a row was written, and the days a changed job left
-BOOKKEEPING_COLUMNS = ("_dbt_updated_at", "_replaced_scheduled_at", "_replaced_completed_at")
+BOOKKEEPING_COLUMNS = (*BUILD_STAMP_COLUMNS, "_replaced_scheduled_at", "_replaced_completed_at")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .conftest import (
 INCREMENTAL_MODELS = {
     "int_jobs_enriched": "int_operations.int_jobs_enriched",
     "int_technician_daily_metrics": "int_operations.int_technician_daily_metrics",
+    "int_technician_gps_daily": "int_operations.int_technician_gps_daily",
     "int_revenue_daily": "int_finance.int_revenue_daily",
     "int_revenue_by_service": "int_finance.int_revenue_by_service",
     "fct_jobs": "core.fct_jobs",

@@ -11,8 +11,9 @@
 }}
 
 -- Recognised revenue per UTC completion day and service type (completed, not deleted jobs).
--- Incremental like fct_revenue: the days of jobs synced, moved or deleted since the lookback
--- cutoff are deleted and rebuilt whole (or the min_date / max_date window).
+-- Incremental like fct_revenue: the days of jobs changed or moved since this model last
+-- read int_jobs_enriched, or hard-deleted since the lookback cutoff, are deleted and rebuilt
+-- whole (or the min_date / max_date window).
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 
 with
@@ -34,7 +35,8 @@ final as (
         count(*) as jobs_completed,
         sum(total_amount_cents) as revenue_cents,
         {{ cents_to_dollars('sum(total_amount_cents)') }} as revenue,
-        max(_source_synced_at) as _source_synced_at
+        max(_source_synced_at) as _source_synced_at,
+        {{ changes_read_at() }} as _changes_read_at
 
     from jobs
     where is_completed

@@ -10,11 +10,12 @@
 }}
 
 -- One row per job (hard-deleted jobs excluded), with its service, region, customer,
--- technician, line-item totals and QuickBooks invoice. Incremental like fct_jobs: upsert on
--- job_id of the jobs touched since max(_source_synced_at) - lookback_days (the job, a line
--- item or its invoice synced, or its customer, technician or service type synced), hard
--- deletes removed. Window vars do not apply: every run is an upsert of changed keys. Seed
--- changes (regions, service categories) need a full refresh.
+-- technician, line-item totals and QuickBooks invoice. Incremental: upsert on job_id of the
+-- jobs with an input synced since max(_source_synced_at) - lookback_days that is newer than
+-- the version the job's row was built from (the job, a line item, an invoice, its customer,
+-- technician or service type: one version column each), hard deletes removed. Window vars do
+-- not apply: every run is an upsert of changed keys. Seed changes (regions, service
+-- categories) need a full refresh.
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 with
 
@@ -70,39 +71,109 @@ invoices as (
 {%- set is_touched = '1 = 1' -%}
 {%- if is_incremental() -%}
     {%- set is_touched = 'job_id in (select touched_job_ids.job_id from touched_job_ids)' -%}
+    {#- a target built before the version columns existed has none: every row is older -#}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- set versioned = '_customer_synced_at' in columns -%}
+    {%- set missing = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
 {%- endif %}
 
--- the jobs to rebuild: anything a row is built from synced since the cutoff (an incremental
--- run; a full build reads every job and does not refer to it)
+-- the version of each input the target's rows were built from (an incremental run)
+built_versions as (  -- noqa: ST03
+
+    {% if is_incremental() -%}
+        select
+            job_id,
+            customer_id,
+            technician_id,
+            service_type_id,
+            _fivetran_synced,
+            {{ '_line_items_synced_at' if versioned else missing }} as _line_items_synced_at,
+            {{ '_invoices_synced_at' if versioned else missing }} as _invoices_synced_at,
+            {{ '_customer_synced_at' if versioned else missing }} as _customer_synced_at,
+            {{ '_technician_synced_at' if versioned else missing }} as _technician_synced_at,
+            {{ '_service_type_synced_at' if versioned else missing }} as _service_type_synced_at
+        from {{ this }}
+    {%- else -%}
+        select
+            job_id,
+            customer_id,
+            technician_id,
+            service_type_id,
+            _fivetran_synced,
+            _fivetran_synced as _line_items_synced_at,
+            _fivetran_synced as _invoices_synced_at,
+            _fivetran_synced as _customer_synced_at,
+            _fivetran_synced as _technician_synced_at,
+            _fivetran_synced as _service_type_synced_at
+        from jobs
+        where false
+    {%- endif %}
+
+),
+
+-- the jobs to rebuild: an input row synced since the cutoff (the lookback bounds the scan)
+-- that is newer than the version the job's row was built from (a row re-read by the
+-- lookback but unchanged costs a probe, not a rebuild); an incremental run only, a full
+-- build reads every job and does not refer to it
 touched_job_ids as (  -- noqa: ST03
 
     {% if is_incremental() -%}
-        select job_id from jobs
-        where _fivetran_synced >= {{ cutoff }}
-        union all
-        select job_id from line_items
-        where _fivetran_synced >= {{ cutoff }}
-        union all
-        select job_id from invoices
-        where _fivetran_synced >= {{ cutoff }}
-        union all
         select jobs.job_id
         from jobs
+        left join built_versions as built
+            on jobs.job_id = built.job_id
+        where jobs._fivetran_synced >= {{ cutoff }}
+            and (built.job_id is null or built._fivetran_synced < jobs._fivetran_synced)
+        union all
+        select line_items.job_id
+        from line_items
+        left join built_versions as built
+            on line_items.job_id = built.job_id
+        where line_items._fivetran_synced >= {{ cutoff }}
+            and (
+                built._line_items_synced_at is null
+                or built._line_items_synced_at < line_items._fivetran_synced
+            )
+        union all
+        select invoices.job_id
+        from invoices
+        left join built_versions as built
+            on invoices.job_id = built.job_id
+        where invoices._fivetran_synced >= {{ cutoff }}
+            and (
+                built._invoices_synced_at is null
+                or built._invoices_synced_at < invoices._fivetran_synced
+            )
+        union all
+        select built.job_id
+        from built_versions as built
         inner join customers
-            on jobs.customer_id = customers.customer_id
+            on built.customer_id = customers.customer_id
         where customers._fivetran_synced >= {{ cutoff }}
+            and (
+                built._customer_synced_at is null
+                or built._customer_synced_at < customers._fivetran_synced
+            )
         union all
-        select jobs.job_id
-        from jobs
+        select built.job_id
+        from built_versions as built
         inner join technicians
-            on jobs.technician_id = technicians.technician_id
+            on built.technician_id = technicians.technician_id
         where technicians._fivetran_synced >= {{ cutoff }}
+            and (
+                built._technician_synced_at is null
+                or built._technician_synced_at < technicians._fivetran_synced
+            )
         union all
-        select jobs.job_id
-        from jobs
+        select built.job_id
+        from built_versions as built
         inner join service_types
-            on jobs.service_type_id = service_types.service_type_id
+            on built.service_type_id = service_types.service_type_id
         where service_types._fivetran_synced >= {{ cutoff }}
+            and (
+                built._service_type_synced_at is null
+                or built._service_type_synced_at < service_types._fivetran_synced
+            )
     {%- else -%}
         select job_id from jobs
         where false
@@ -165,6 +236,17 @@ invoices_of_jobs_to_build as (
 
     select * from invoices
     where {{ is_touched }}
+
+),
+
+invoices_synced_to_jobs as (
+
+    select
+        job_id,
+        max(_fivetran_synced) as invoices_synced_at
+
+    from invoices_of_jobs_to_build
+    group by job_id
 
 ),
 
@@ -234,7 +316,16 @@ final as (
             when existing_jobs.completed_at is distinct from jobs.completed_at
                 then existing_jobs.completed_at
             else existing_jobs._replaced_completed_at
-        end as _replaced_completed_at
+        end as _replaced_completed_at,
+        -- the version of each input this row is built from (what an incremental run
+        -- compares a re-read input row with)
+        line_items_summed_to_jobs.line_items_synced_at as _line_items_synced_at,
+        invoices_synced_to_jobs.invoices_synced_at as _invoices_synced_at,
+        customers._fivetran_synced as _customer_synced_at,
+        technicians._fivetran_synced as _technician_synced_at,
+        service_types._fivetran_synced as _service_type_synced_at,
+        -- when this row was written: readers take the rows written since they last read
+        {{ utc_now() }} as _dbt_updated_at
 
     from jobs_to_build as jobs
     left join service_types
@@ -251,6 +342,8 @@ final as (
         on jobs.job_id = line_items_summed_to_jobs.job_id
     left join latest_invoice_per_job
         on jobs.job_id = latest_invoice_per_job.job_id
+    left join invoices_synced_to_jobs
+        on jobs.job_id = invoices_synced_to_jobs.job_id
     left join existing_jobs
         on jobs.job_id = existing_jobs.job_id
 

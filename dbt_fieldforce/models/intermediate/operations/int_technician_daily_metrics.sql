@@ -3,7 +3,7 @@
     'source_date_column': 'completed_at',
     'source_events': [
         ['stg_servicetitan__timesheets', 'cast(clock_in_at as date)'],
-        ['stg_telematics__gps_events', 'event_date'],
+        ['int_technician_gps_daily', 'event_date', 'model'],
     ],
 } -%}
 
@@ -19,9 +19,10 @@
 
 -- The daily technician metrics: one row per technician and UTC day on which they completed
 -- at least one job. Incremental like fct_revenue: whole days are deleted and rebuilt (the
--- days of jobs changed in the lookback, the event days of timesheets and GPS pings synced in
--- it, or the min_date / max_date window). Timesheets and GPS pings of a day are re-read
--- whenever the day is rebuilt.
+-- days of jobs changed since this model last read int_jobs_enriched or hard-deleted in the
+-- lookback, the days of timesheets synced in it, the days int_technician_gps_daily recounted
+-- since, or the min_date / max_date window). Timesheets and GPS pings of a day are re-read
+-- whenever the day is rebuilt; the pings come counted per day, not from every ping.
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 
 with
@@ -38,9 +39,9 @@ timesheets as (
 
 ),
 
-gps_events as (
+gps_days as (
 
-    select * from {{ ref('stg_telematics__gps_events') }}
+    select * from {{ ref('int_technician_gps_daily') }}
 
 ),
 
@@ -82,11 +83,10 @@ gps_pings_by_day as (
     select
         technician_id,
         event_date as work_date,
-        count(*) as gps_pings
+        gps_pings
 
-    from gps_events
+    from gps_days
     where {{ changed_days_predicate('event_date', rebuild) }}
-    group by 1, 2
 
 ),
 
@@ -106,7 +106,8 @@ final as (
         coalesce(clocked_minutes_by_day.clocked_minutes, 0) as clocked_minutes,
         coalesce(gps_pings_by_day.gps_pings, 0) as gps_pings,
         completed_jobs_by_day._source_synced_at,
-        {{ utc_now() }} as _dbt_updated_at
+        {{ utc_now() }} as _dbt_updated_at,
+        {{ changes_read_at() }} as _changes_read_at
 
     from completed_jobs_by_day
     left join clocked_minutes_by_day

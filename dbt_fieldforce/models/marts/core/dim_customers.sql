@@ -10,10 +10,11 @@
 }}
 
 -- One row per customer (soft-deleted kept, hard-deleted removed), with the Salesforce account
--- and the lifetime figures of their completed jobs. Incremental like int_jobs_enriched: upsert
--- on customer_id of the customers touched since max(_source_synced_at) - lookback_days (the
--- customer or their account synced, one of their jobs synced or hard-deleted), hard-deleted
--- customers removed.
+-- and the lifetime figures of their completed jobs. Incremental: upsert on customer_id of
+-- the customers touched: the customer synced since max(_source_synced_at) - lookback_days and
+-- newer than its row's version (_customer_synced_at), their account synced in the lookback,
+-- one of their jobs rewritten by int_jobs_enriched since this model last read it or
+-- hard-deleted in the lookback; hard-deleted customers removed.
 -- depends_on: {{ ref('stg_jobs__customer_deletions') }}
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 with
@@ -47,14 +48,42 @@ jobs as (
     {%- set is_touched = 'customer_id in (select touched_customer_ids.customer_id from touched_customer_ids)' -%}
 {%- endif %}
 
--- the customers to rebuild: anything a row is built from synced since the cutoff (an
--- incremental run; a full build reads every customer and does not refer to it)
+-- the version of the customer row each target row was built from (an incremental run)
+built_versions as (  -- noqa: ST03
+
+    {% if is_incremental() -%}
+        {#- a target built before the version column existed has none: every row is older -#}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        select
+            customer_id,
+            {{ '_customer_synced_at' if '_customer_synced_at' in columns
+                else 'cast(null as ' ~ dbt.type_timestamp() ~ ')' }} as _customer_synced_at
+        from {{ this }}
+    {%- else -%}
+        select
+            customer_id,
+            _fivetran_synced as _customer_synced_at
+        from customers
+        where false
+    {%- endif %}
+
+),
+
+-- the customers to rebuild: anything a row is built from that changed (an incremental run;
+-- a full build reads every customer and does not refer to it)
 touched_customer_ids as (  -- noqa: ST03
 
     {% if is_incremental() -%}
         {%- set cutoff = lookback_cutoff() -%}
-        select customer_id from customers
-        where _fivetran_synced >= {{ cutoff }}
+        select customers.customer_id
+        from customers
+        left join built_versions as built
+            on customers.customer_id = built.customer_id
+        where customers._fivetran_synced >= {{ cutoff }}
+            and (
+                built._customer_synced_at is null
+                or built._customer_synced_at < customers._fivetran_synced
+            )
         union all
         select customers.customer_id
         from customers
@@ -63,7 +92,7 @@ touched_customer_ids as (  -- noqa: ST03
         where accounts._fivetran_synced >= {{ cutoff }}
         union all
         select customer_id from jobs
-        where _source_synced_at >= {{ cutoff }}
+        where {{ changed_since_read() }}
         union all
         select customer_id from {{ ref('stg_jobs__job_deletions') }}
         where _fivetran_synced >= {{ cutoff }}
@@ -135,7 +164,10 @@ final as (
             customers._fivetran_synced,
             coalesce(accounts._fivetran_synced, customers._fivetran_synced),
             coalesce(completed_jobs_summed_to_customers.jobs_synced_at, customers._fivetran_synced)
-        ) as _source_synced_at
+        ) as _source_synced_at,
+        -- the customer row's version (what an incremental run compares a re-read row with)
+        customers._fivetran_synced as _customer_synced_at,
+        {{ changes_read_at() }} as _changes_read_at
 
     from customers_to_build as customers
     left join accounts

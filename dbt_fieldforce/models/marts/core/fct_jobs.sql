@@ -10,9 +10,9 @@
 }}
 
 -- One row per job (latest state; hard-deleted jobs removed). Incremental: upsert on job_id
--- (merge; delete+insert of the same keys on DuckDB, see upsert_strategy) of the jobs synced
--- since max(_source_synced_at) - lookback_days whose version changed; window vars rebuild the jobs scheduled in
--- [min_date, max_date] (see macros/incremental.sql).
+-- (merge; delete+insert of the same keys on DuckDB, see upsert_strategy) of the jobs
+-- int_jobs_enriched rewrote since this model last read it (it rewrites only changed jobs);
+-- window vars rebuild the jobs scheduled in [min_date, max_date] (see macros/incremental.sql).
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 
 with
@@ -28,39 +28,6 @@ jobs_to_build as (
     select *
     from jobs
     where {{ rebuild_predicate('scheduled_date') }}
-
-),
-
--- versions already in the target since the cutoff (a re-read row's version is at least the
--- cutoff, so an equal version in the target is too); empty unless an incremental run
-existing_versions as (
-
-    {% if is_incremental() and not window_bounds().active -%}
-        select
-            job_id,
-            _source_synced_at
-        from {{ this }}
-        where _source_synced_at >= {{ lookback_cutoff() }}
-    {%- else -%}
-        select
-            job_id,
-            _source_synced_at
-        from jobs_to_build
-        where false
-    {%- endif %}
-
-),
-
--- an incremental run re-reads the lookback but writes only new or changed versions
-changed_jobs as (
-
-    select jobs_to_build.*
-
-    from jobs_to_build
-    left join existing_versions
-        on jobs_to_build.job_id = existing_versions.job_id
-    where existing_versions.job_id is null
-        or existing_versions._source_synced_at < jobs_to_build._source_synced_at
 
 ),
 
@@ -96,9 +63,10 @@ final as (
         updated_at,
         _fivetran_synced,
         _source_synced_at,
-        {{ utc_now() }} as _dbt_updated_at
+        {{ utc_now() }} as _dbt_updated_at,
+        {{ changes_read_at() }} as _changes_read_at
 
-    from changed_jobs
+    from jobs_to_build
 
 )
 

@@ -12,8 +12,9 @@
 
 -- Recognised revenue: one row per UTC completion day, region and service type, summing
 -- total_amount_cents of completed, not hard-deleted jobs. Incremental runs delete and
--- rebuild whole days: the days of jobs synced (or deleted) since the lookback cutoff, or
--- the [min_date, max_date] window (see macros/incremental.sql).
+-- rebuild whole days: the days of jobs int_jobs_enriched rewrote since this model last read
+-- it (or hard-deleted since the lookback cutoff), or the [min_date, max_date] window (see
+-- macros/incremental.sql).
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 
 with
@@ -48,7 +49,8 @@ final as (
         {{ cents_to_dollars('sum(total_amount_cents)') }} as revenue,
         sum(coalesce(invoice_amount, 0)) as invoiced_amount,
         max(_source_synced_at) as _source_synced_at,
-        {{ utc_now() }} as _dbt_updated_at
+        {{ utc_now() }} as _dbt_updated_at,
+        {{ changes_read_at() }} as _changes_read_at
 
     from completed_jobs
     group by 2, 3, 4

@@ -12,8 +12,9 @@
 
 -- One row per UTC day with any job activity: jobs by scheduled day and status, completions,
 -- revenue and active technicians (distinct technicians with a completed job that day).
--- Incremental: the scheduled and completion days of jobs synced, moved or deleted since the
--- lookback cutoff are deleted and rebuilt whole (or the min_date / max_date window).
+-- Incremental: the scheduled and completion days of jobs changed or moved since this model
+-- last read int_jobs_enriched, or hard-deleted since the lookback cutoff, are deleted and
+-- rebuilt whole (or the min_date / max_date window).
 -- depends_on: {{ ref('int_jobs_enriched') }}
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 with
@@ -126,7 +127,8 @@ final as (
             when completed_by_day._source_synced_at > scheduled_by_day._source_synced_at
                 then completed_by_day._source_synced_at
             else scheduled_by_day._source_synced_at
-        end as _source_synced_at
+        end as _source_synced_at,
+        {{ changes_read_at() }} as _changes_read_at
 
     from report_dates
     left join dates
