@@ -13,7 +13,11 @@ the better part of an hour). Per scale, in a fresh warehouse:
 
 1. synthesize two tenants' Jobs DBs (jobs over 90 days of history and 14 days of bookings,
    line items, customers, technicians, service types), QuickBooks invoices and payments for
-   the completed jobs, and two days of GPS events; the other sources stay empty;
+   the completed jobs, and two days of GPS events; the other sources stay empty. Each row
+   carries the ``_fivetran_synced`` of the sync that last changed it (a job at its
+   completion, a booking some day in the last two weeks, GPS pings by the hour), as in a
+   warehouse the platform has kept for months: the 3-day lookback then holds three days of
+   changes, not the table (right after an initial sync it holds every row for three days);
 2. ``first_build_s``: the first whole-project ``dbt build`` (seeds, models, snapshots);
 3. a Jobs DB sync lands (new, updated and hard-deleted jobs, new line items, new customers,
    all with a newer ``_fivetran_synced``) and the platform's selection for it is built:

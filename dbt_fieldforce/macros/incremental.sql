@@ -62,7 +62,7 @@
             {{ return("cast('" ~ cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
         {%- endif -%}
     {%- endif -%}
-    {{ return("(" ~ cutoff_sql ~ ")") }}
+    {{ return("(" ~ (cutoff_sql | trim | replace("\n", " ")) ~ ")") }}
 {%- endmacro %}
 
 {#-
@@ -86,7 +86,7 @@
         {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
         {{ return(none if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
     {%- endif -%}
-    {{ return("(" ~ watermark_sql ~ ")") }}
+    {{ return("(" ~ (watermark_sql | trim | replace("\n", " ")) ~ ")") }}
 {%- endmacro %}
 
 {#- Boolean SQL on an upstream model's rows: written since the target last read them. -#}
@@ -236,7 +236,7 @@
         {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
         {{ return(floor if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
     {%- endif -%}
-    {{ return("coalesce((" ~ watermark_sql ~ "), " ~ floor ~ ")") }}
+    {{ return("coalesce((" ~ (watermark_sql | trim | replace("\n", " ")) ~ "), " ~ floor ~ ")") }}
 {%- endmacro %}
 
 {#-

@@ -15,15 +15,23 @@
 -- the version the job's row was built from (the job, a line item, an invoice, its customer,
 -- technician or service type: one version column each), hard deletes removed. Window vars do
 -- not apply: every run is an upsert of changed keys. Seed changes (regions, service
--- categories) need a full refresh.
+-- categories) need a full refresh. An incremental run finds its candidates in the landed
+-- tables and stages only the touched jobs (macros/staging.sql: the staging views rank every
+-- landed row before any filter applies).
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
+-- depends_on: {{ ref('stg_jobs__jobs') }}
+-- depends_on: {{ ref('stg_jobs__job_line_items') }}
+-- depends_on: {{ ref('stg_quickbooks__invoices') }}
+-- depends_on: {{ source('fivetran_postgres', 'jobs') }}
+-- depends_on: {{ source('fivetran_postgres', 'job_line_items') }}
+-- depends_on: {{ source('fivetran_quickbooks', 'invoice') }}
+{%- set cutoff = lookback_cutoff() if is_incremental() else none -%}
+{%- set is_touched = '1 = 1' -%}
+{%- if is_incremental() -%}
+    {%- set is_touched = 'job_id in (select touched_job_ids.job_id from touched_job_ids)' -%}
+{%- endif %}
+
 with
-
-jobs as (
-
-    select * from {{ ref('stg_jobs__jobs') }}
-
-),
 
 service_types as (
 
@@ -55,32 +63,49 @@ technicians as (
 
 ),
 
-line_items as (
+-- the landed job, line-item and invoice rows synced since the cutoff (an incremental run):
+-- read below staging, where the cutoff prunes the scan (see macros/staging.sql)
+landed_since_cutoff as (  -- noqa: ST03
 
-    select * from {{ ref('stg_jobs__job_line_items') }}
+    {% if is_incremental() -%}
+        select
+            'job' as landed_from,
+            cast(job_id as {{ dbt.type_bigint() }}) as job_id,
+            cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as _fivetran_synced
+        from ({{ union_tenant_relations('jobs') }}) as landed_jobs
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select
+            'line_item' as landed_from,
+            cast(job_id as {{ dbt.type_bigint() }}) as job_id,
+            cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as _fivetran_synced
+        from ({{ union_tenant_relations('job_line_items') }}) as landed_line_items
+        where _fivetran_synced >= {{ cutoff }}
+        union all
+        select
+            'invoice' as landed_from,
+            cast(job_id as {{ dbt.type_bigint() }}) as job_id,
+            cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as _fivetran_synced
+        from {{ source('fivetran_quickbooks', 'invoice') }}
+        where _fivetran_synced >= {{ cutoff }}
+    {%- else -%}
+        select
+            'job' as landed_from,
+            cast(null as {{ dbt.type_bigint() }}) as job_id,
+            cast(null as {{ dbt.type_timestamp() }}) as _fivetran_synced
+        where false
+    {%- endif %}
 
 ),
-
-invoices as (
-
-    select * from {{ ref('stg_quickbooks__invoices') }}
-
-),
-
-{%- set cutoff = lookback_cutoff() if is_incremental() else none -%}
-{%- set is_touched = '1 = 1' -%}
-{%- if is_incremental() -%}
-    {%- set is_touched = 'job_id in (select touched_job_ids.job_id from touched_job_ids)' -%}
-    {#- a target built before the version columns existed has none: every row is older -#}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- set versioned = '_customer_synced_at' in columns -%}
-    {%- set missing = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
-{%- endif %}
 
 -- the version of each input the target's rows were built from (an incremental run)
 built_versions as (  -- noqa: ST03
 
     {% if is_incremental() -%}
+        {#- a target built before the version columns existed has none: every row is older -#}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set versioned = '_customer_synced_at' in columns -%}
+        {%- set missing = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' %}
         select
             job_id,
             customer_id,
@@ -96,16 +121,16 @@ built_versions as (  -- noqa: ST03
     {%- else -%}
         select
             job_id,
-            customer_id,
-            technician_id,
-            service_type_id,
+            job_id as customer_id,
+            job_id as technician_id,
+            job_id as service_type_id,
             _fivetran_synced,
             _fivetran_synced as _line_items_synced_at,
             _fivetran_synced as _invoices_synced_at,
             _fivetran_synced as _customer_synced_at,
             _fivetran_synced as _technician_synced_at,
             _fivetran_synced as _service_type_synced_at
-        from jobs
+        from landed_since_cutoff
         where false
     {%- endif %}
 
@@ -118,31 +143,26 @@ built_versions as (  -- noqa: ST03
 touched_job_ids as (  -- noqa: ST03
 
     {% if is_incremental() -%}
-        select jobs.job_id
-        from jobs
+        select landed.job_id
+        from landed_since_cutoff as landed
         left join built_versions as built
-            on jobs.job_id = built.job_id
-        where jobs._fivetran_synced >= {{ cutoff }}
-            and (built.job_id is null or built._fivetran_synced < jobs._fivetran_synced)
-        union all
-        select line_items.job_id
-        from line_items
-        left join built_versions as built
-            on line_items.job_id = built.job_id
-        where line_items._fivetran_synced >= {{ cutoff }}
-            and (
-                built._line_items_synced_at is null
-                or built._line_items_synced_at < line_items._fivetran_synced
+            on landed.job_id = built.job_id
+        where
+            built.job_id is null
+            or (landed.landed_from = 'job' and built._fivetran_synced < landed._fivetran_synced)
+            or (
+                landed.landed_from = 'line_item'
+                and (
+                    built._line_items_synced_at is null
+                    or built._line_items_synced_at < landed._fivetran_synced
+                )
             )
-        union all
-        select invoices.job_id
-        from invoices
-        left join built_versions as built
-            on invoices.job_id = built.job_id
-        where invoices._fivetran_synced >= {{ cutoff }}
-            and (
-                built._invoices_synced_at is null
-                or built._invoices_synced_at < invoices._fivetran_synced
+            or (
+                landed.landed_from = 'invoice'
+                and (
+                    built._invoices_synced_at is null
+                    or built._invoices_synced_at < landed._fivetran_synced
+                )
             )
         union all
         select built.job_id
@@ -177,6 +197,39 @@ touched_job_ids as (  -- noqa: ST03
     {%- else -%}
         select job_id from jobs
         where false
+    {%- endif %}
+
+),
+
+{%- set only_touched = 'select touched_job_ids.job_id from touched_job_ids' if is_incremental() else none %}
+
+-- the staged jobs, line items and invoices: of the touched jobs only in an incremental run
+jobs as (
+
+    {% if is_incremental() -%}
+        {{ staged_jobs(only_job_ids=only_touched) }}
+    {%- else -%}
+        select * from {{ ref('stg_jobs__jobs') }}
+    {%- endif %}
+
+),
+
+line_items as (
+
+    {% if is_incremental() -%}
+        {{ staged_job_line_items(only_job_ids=only_touched) }}
+    {%- else -%}
+        select * from {{ ref('stg_jobs__job_line_items') }}
+    {%- endif %}
+
+),
+
+invoices as (
+
+    {% if is_incremental() -%}
+        {{ staged_invoices(only_job_ids=only_touched) }}
+    {%- else -%}
+        select * from {{ ref('stg_quickbooks__invoices') }}
     {%- endif %}
 
 ),
