@@ -13,11 +13,9 @@ the better part of an hour). Per scale, in a fresh warehouse:
 
 1. synthesize two tenants' Jobs DBs (jobs over 90 days of history and 14 days of bookings,
    line items, customers, technicians, service types), QuickBooks invoices and payments for
-   the completed jobs, and two days of GPS events; the other sources stay empty. Each row
-   carries the ``_fivetran_synced`` of the sync that last changed it (a job at its
-   completion, a booking some day in the last two weeks, GPS pings by the hour), as in a
-   warehouse the platform has kept for months: the 3-day lookback then holds three days of
-   changes, not the table (right after an initial sync it holds every row for three days);
+   the completed jobs, and two days of GPS events; the other sources stay empty. Rows carry
+   the ``_fivetran_synced`` of the sync that last changed them, as in a warehouse kept for
+   months (right after an initial sync the 3-day lookback holds every row);
 2. ``first_build_s``: the first whole-project ``dbt build`` (seeds, models, snapshots);
 3. a Jobs DB sync lands (new, updated and hard-deleted jobs, new line items, new customers,
    all with a newer ``_fivetran_synced``) and the platform's selection for it is built:
@@ -27,11 +25,10 @@ the better part of an hour). Per scale, in a fresh warehouse:
    ``gps_rebuild_s``;
 5. ``full_build_s``: the whole project rebuilt from scratch (``dbt build --full-refresh``).
 
-The SQL of steps 1, 3 and 4 lives in :mod:`benchmarks.scale_data`. Seconds are warehouse seconds: the sum of dbt's node execution times (``run_results.json``),
-without dbt's start-up; data tests are excluded from every invocation (the comparison is what
-gets rebuilt; tests are the same for both sides). ``peak_rss_gib`` is the largest resident set
-of this process and of any dbt process it started (``getrusage``), measured at each scale in
-increasing order, so the last is the peak of the whole run.
+The SQL of steps 1, 3 and 4 lives in :mod:`benchmarks.scale_data`. Seconds are warehouse
+seconds: dbt's node execution times (``run_results.json``) summed, without dbt's start-up or
+data tests (the same for both sides). ``peak_rss_gib`` is the largest resident set of this
+process and of any dbt process it started (``getrusage``), the last scale's being the run's.
 
 Run: ``uv run fieldforce bench scale [--scales 0.01 --scales 0.1 --scales 1.0]``.
 """
