@@ -98,6 +98,7 @@ grant select on table ANALYTICS_MARTS.int_finance.int_revenue_by_service to role
 grant select on table ANALYTICS_MARTS.int_finance.int_revenue_daily to role INTERMEDIATE_READ_ROLE;
 grant select on table ANALYTICS_MARTS.int_operations.int_jobs_enriched to role INTERMEDIATE_READ_ROLE;
 grant select on table ANALYTICS_MARTS.int_operations.int_technician_daily_metrics to role INTERMEDIATE_READ_ROLE;
+grant select on table ANALYTICS_MARTS.int_operations.int_technician_gps_daily to role INTERMEDIATE_READ_ROLE;
 alter table ANALYTICS_MARTS.core.dim_customers modify column email_hash set masking policy ANALYTICS_MARTS.security.email_mask force;
 alter table ANALYTICS_MARTS.core.dim_customers modify column phone_hash set masking policy ANALYTICS_MARTS.security.phone_mask force;
 alter table ANALYTICS_MARTS.core.dim_customers add row access policy ANALYTICS_MARTS.security.region_access_policy on (region_id);
