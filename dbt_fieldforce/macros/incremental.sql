@@ -56,13 +56,18 @@
         select {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(' ~ cursor_column ~ ')') }}
         from {{ relation }}
     {%- endset -%}
+    {%- set cutoff = timestamp_scalar(cutoff_sql) -%}
+    {{ return("cast(null as " ~ dbt.type_timestamp() ~ ")" if cutoff is none else cutoff) }}
+{%- endmacro %}
+
+{#- One timestamp query as SQL: in an incremental model run, read once and inlined as a
+    literal (none when null), elsewhere the scalar subquery on one line. -#}
+{% macro timestamp_scalar(sql) -%}
     {%- if execute and model.resource_type == 'model' and is_incremental() -%}
-        {%- set cutoff = run_query(cutoff_sql).columns[0].values()[0] -%}
-        {%- if cutoff is not none -%}
-            {{ return("cast('" ~ cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-        {%- endif -%}
+        {%- set value = run_query(sql).columns[0].values()[0] -%}
+        {{ return(none if value is none else "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
     {%- endif -%}
-    {{ return("(" ~ (cutoff_sql | trim | replace("\n", " ")) ~ ")") }}
+    {{ return("(" ~ (sql | trim | replace("\n", " ")) ~ ")") }}
 {%- endmacro %}
 
 {#-
@@ -83,10 +88,8 @@
         {%- if '_changes_read_at' not in columns -%}
             {{ return(none) }}
         {%- endif -%}
-        {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
-        {{ return(none if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
     {%- endif -%}
-    {{ return("(" ~ (watermark_sql | trim | replace("\n", " ")) ~ ")") }}
+    {{ return(timestamp_scalar(watermark_sql)) }}
 {%- endmacro %}
 
 {#- Boolean SQL on an upstream model's rows: written since the target last read them. -#}
@@ -232,11 +235,8 @@
         select max(_source_synced_at) from {{ relation }}
     {%- endset -%}
     {%- set floor = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
-    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
-        {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
-        {{ return(floor if watermark is none else "cast('" ~ watermark ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-    {%- endif -%}
-    {{ return("coalesce((" ~ (watermark_sql | trim | replace("\n", " ")) ~ "), " ~ floor ~ ")") }}
+    {%- set watermark = timestamp_scalar(watermark_sql) -%}
+    {{ return(floor if watermark is none else "coalesce(" ~ watermark ~ ", " ~ floor ~ ")") }}
 {%- endmacro %}
 
 {#-
