@@ -41,6 +41,7 @@ from testkit.harness import RunningPlatform, load_specs, rebuilt_by
 from testkit.provenance import git_sha
 
 from analytics_platform.automation.policy import Eager, policy_of
+from benchmarks.up import clean_reused
 
 TENANTS = ("bu_north", "bu_south")
 POLL_INTERVAL_S = 10
@@ -64,9 +65,21 @@ def _marts(specs: dict[dg.AssetKey, dg.AssetSpec], keys: set[dg.AssetKey]) -> se
     }
 
 
-def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[str, Any]:
-    """Latencies of ``syncs`` single-connector syncs through one observation path."""
-    home = Path(tempfile.mkdtemp(prefix=f"latency-{mode}-", dir="/tmp"))
+def measure(
+    mode: str, syncs: int, scale: float, progress: bool = True, home: Path | None = None
+) -> dict[str, Any]:
+    """Latencies of ``syncs`` single-connector syncs through one observation path.
+
+    ``home``: a platform directory whose estate (same scale, same tenants) is reused and kept,
+    as ``bench up --home`` does; at scale 1.0 that saves generating the estate again.
+    """
+    temporary = home is None
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix=f"latency-{mode}-", dir="/tmp"))
+    else:
+        home = home.resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        clean_reused(home)
     home.chmod(0o711)
     platform = LocalPlatform(
         home=home,
@@ -129,7 +142,8 @@ def measure(mode: str, syncs: int, scale: float, progress: bool = True) -> dict[
             running.wait_quiet(quiet_s=12, timeout_s=600)
     finally:
         platform.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        if temporary:
+            shutil.rmtree(home, ignore_errors=True)
     return {
         f"{mode}_p50_s": _percentile(latencies, 0.5),
         f"{mode}_p95_s": _percentile(latencies, 0.95),
@@ -167,11 +181,15 @@ def run(
     scale: float = 0.0003,
     syncs: int = 20,
     modes: tuple[Mode, ...] = MODES,
+    home: Path | None = None,
 ) -> dict[str, Any]:
-    """Both paths (or ``modes``), ``syncs`` each; the CLI writes ``out_dir/latency.json``."""
+    """Both paths (or ``modes``), ``syncs`` each; the CLI writes ``out_dir/latency.json``.
+
+    ``home`` reuses (and keeps) an estate generated there, e.g. by ``bench up --home``.
+    """
     result: dict[str, Any] = _other_paths(out_dir, syncs, scale, tuple(modes))
     result |= {"syncs": syncs, "scale": scale, "poll_interval_s": POLL_INTERVAL_S}
     for mode in modes:
-        result |= measure(mode, syncs, scale)
+        result |= measure(mode, syncs, scale, home=home)
     result["git_sha"] = git_sha()
     return result

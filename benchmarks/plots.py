@@ -315,8 +315,9 @@ def plot_up(fig: Figure, data: Mapping[str, Any]) -> None:
     right.tick_params(axis="y", labelsize=7)
     right.legend(fontsize=7)
     right.set_title(
-        f"kept up: {data.get('kept_up')} (lag max {num(data.get('lag_max_s'))} s"
-        f" of {num(data.get('interval_s'))} s)",
+        # Two lines: one would run past the figure's right edge.
+        f"kept up: {data.get('kept_up')}\nlag max {num(data.get('lag_max_s'))} s"
+        f" of a {num(data.get('interval_s'))} s interval",
         fontsize=9,
     )
 

@@ -59,7 +59,7 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _clean_reused(home: Path) -> None:
+def clean_reused(home: Path) -> None:
     """Drop the warehouse, Fivetran state and Dagster instance of a previous run in ``home``."""
     for name in PLATFORM_FILES:
         path = home / name
@@ -205,7 +205,7 @@ def run(
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o711)  # PostgreSQL's server account traverses it
     _check_disk(home, scale)
-    _clean_reused(home)
+    clean_reused(home)
     interval_s = JOBS_INTERVAL_MIN * 60 / speed
     stages: dict[str, float] = {}
     started = time.monotonic()

@@ -224,6 +224,8 @@ class Estate:
             generator.check_resources(self.paths, self.scale, len(self.tenants))
             if self.paths.state.exists():
                 self.paths.state.unlink()
+            # A step a killed stream left prepared would keep its databases from being dropped.
+            changes.finish_interrupted(cluster, None)
             report = generator.generate(cluster, self.paths, state, progress)
             state.generated = True
             state.save(self.paths.state)

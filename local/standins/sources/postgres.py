@@ -48,6 +48,9 @@ _MAX_SOCKET_PATH = 100
 _SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "max_connections": "60",
+    # The change stream writes each step in one two-phase transaction per database (resumable
+    # after a kill -9, see standins.sources.changes.apply_step).
+    "max_prepared_transactions": "60",
     "shared_buffers": "128MB",
     "maintenance_work_mem": "256MB",
     "work_mem": "16MB",
@@ -325,7 +328,10 @@ class PostgresCluster:
             "-t",
             str(_START_TIMEOUT_S),
             "-o",
-            f"-p {self.port} -h {HOST} {socket_opt}",
+            # On the command line, not only in postgresql.conf: a data directory initialised
+            # before a setting was added gets it too.
+            f"-p {self.port} -h {HOST} {socket_opt}"
+            f" -c max_prepared_transactions={_SERVER_SETTINGS['max_prepared_transactions']}",
             "start",
             check=False,
         )

@@ -24,10 +24,12 @@ holds the step grid and id sequences they share, and this module drives one step
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from standins.sources import schema
 from standins.sources.bulkload import connect
@@ -47,7 +49,16 @@ from standins.sources.postgres import PostgresCluster
 from standins.sources.rand import stream
 from standins.sources.state import EstateState
 
-__all__ = ["STEP_US", "Effects", "Static", "advance", "apply_step", "statics", "ts"]
+__all__ = [
+    "STEP_US",
+    "Effects",
+    "Static",
+    "advance",
+    "apply_step",
+    "finish_interrupted",
+    "statics",
+    "ts",
+]
 
 
 def advance(
@@ -59,7 +70,9 @@ def advance(
 ) -> None:
     """Apply every whole grid step up to ``target_us``, then set the clock to it.
 
-    The state is saved after each step, so an interrupted advance resumes cleanly.
+    Each step is all or nothing against the saved state, so a process killed at any point
+    (``kill -9`` included) resumes cleanly: see :func:`apply_step`. A step a killed process
+    left prepared is finished first (:func:`finish_interrupted`).
 
     Args:
         cluster: The running cluster holding the Jobs DBs and the SaaS database.
@@ -68,46 +81,106 @@ def advance(
         target_us: The simulated moment to reach (microseconds since 1970 UTC).
         save: Persists ``state``; called after every applied step.
     """
+    finish_interrupted(cluster, state.applied_until_us)
     while state.applied_until_us + STEP_US <= target_us:
         t0 = state.applied_until_us
-        apply_step(cluster, paths, state, t0, t0 + STEP_US)
-        state.applied_until_us = t0 + STEP_US
-        state.clock_us = max(state.clock_us, state.applied_until_us)
-        save()
+
+        def record(t1: int = t0 + STEP_US) -> None:
+            state.applied_until_us = t1
+            state.clock_us = max(state.clock_us, t1)
+            save()
+
+        apply_step(cluster, paths, state, t0, t0 + STEP_US, record)
     state.clock_us = max(state.clock_us, target_us)
 
 
-def apply_step(
-    cluster: PostgresCluster, paths: Paths, state: EstateState, t0: int, t1: int
-) -> None:
-    """Apply the changes of the grid step ``[t0, t1)``.
+_GID_PREFIX = "fieldforce-step"
+"""Prepared transactions of a step are named ``fieldforce-step:<t1>:<database>``."""
 
-    Each tenant's Jobs DB changes are committed first; what they imply for the SaaS systems
-    follows in the SaaS transaction, which commits once for the whole step.
+
+def finish_interrupted(cluster: PostgresCluster, applied_until_us: int | None) -> None:
+    """Commit or roll back the prepared transactions of a step whose process was killed.
+
+    A step whose end the saved state records (``t1 <= applied_until_us``) was applied: its
+    prepared transactions are committed. Any other was not: they are rolled back, and the step
+    runs again from the same saved counters. ``None`` (a new estate replaces the data) rolls
+    everything back. Called with the estate lock held, so no live step is touched.
+    """
+    with connect(cluster.dsn("postgres"), autocommit=True) as conn:
+        left = conn.execute(
+            "select gid, database from pg_prepared_xacts where gid like %s",
+            (f"{_GID_PREFIX}:%",),
+        ).fetchall()
+    for gid, database in left:
+        t1 = int(gid.split(":")[1])
+        applied = applied_until_us is not None and t1 <= applied_until_us
+        action = sql.SQL("commit prepared" if applied else "rollback prepared")
+        with connect(cluster.dsn(database), autocommit=True) as conn:
+            conn.execute(sql.SQL("{} {}").format(action, sql.Literal(gid)))
+
+
+def apply_step(
+    cluster: PostgresCluster,
+    paths: Paths,
+    state: EstateState,
+    t0: int,
+    t1: int,
+    record: Callable[[], None],
+) -> None:
+    """Apply the changes of the grid step ``[t0, t1)``, all or nothing against ``record``.
+
+    Every database the step writes (each tenant's Jobs DB, then the SaaS database) is written
+    in one two-phase transaction. They are all prepared, the step's files are written (each
+    atomically, named by the counters the state saves), then ``record`` saves the state, then
+    they are committed. Killed before ``record``: the step's transactions are rolled back and
+    it runs again from the same counters, writing the same files. Killed after: they are
+    committed. Without this a kill between one database's commit and the state's save left
+    rows the replay inserted again (a duplicate key: an estate that could not resume).
     """
     seed, tenants = state.seed, tuple(state.tenants)
     vol = volumes(state.scale, len(tenants))
     step_no = (t0 - start_us()) // STEP_US
     st = statics(seed, state.scale, tenants)
-    with connect(cluster.dsn(SAAS_DB)) as saas:
+    with contextlib.ExitStack() as stack:
+        saas = _step_connection(stack, cluster, SAAS_DB, t1)
+        written = [saas]
         for name in tenants:
             rng = stream(seed, "step", step_no, st[name].tenant.index)
-            with connect(cluster.dsn(jobs_db_name(name))) as conn:
-                schema.set_clock(conn, ts(t0).isoformat())
-                fx = Effects()
-                jobsdb.progress_jobs(conn, seed, st[name], t0, t1, fx)
-                bookings.book_jobs(conn, rng, state, st[name], vol, t0, t1, fx, late=False)
-                bookings.book_jobs(conn, rng, state, st[name], vol, t0, t1, fx, late=True)
-                jobsdb.correct_amounts(conn, saas, rng, state, st[name], vol, t0, t1, fx)
-                jobsdb.hard_delete(conn, rng, st[name], vol, t0, t1, fx)
-                jobsdb.soft_delete(conn, rng, vol, t0, t1, fx)
-                conn.commit()
-                _apply_saas_effects(conn, saas, rng, state, st[name], t0, t1, fx)
+            conn = _step_connection(stack, cluster, jobs_db_name(name), t1)
+            written.append(conn)
+            schema.set_clock(conn, ts(t0).isoformat())
+            fx = Effects()
+            jobsdb.progress_jobs(conn, seed, st[name], t0, t1, fx)
+            bookings.book_jobs(conn, rng, state, st[name], vol, t0, t1, fx, late=False)
+            bookings.book_jobs(conn, rng, state, st[name], vol, t0, t1, fx, late=True)
+            jobsdb.correct_amounts(conn, saas, rng, state, st[name], vol, t0, t1, fx)
+            jobsdb.hard_delete(conn, rng, st[name], vol, t0, t1, fx)
+            jobsdb.soft_delete(conn, rng, vol, t0, t1, fx)
+            _apply_saas_effects(conn, saas, rng, state, st[name], t0, t1, fx)
         quickbooks.payments(saas, state, t0, t1)
         salesforce.activity(saas, stream(seed, "step", step_no, "salesforce"), state, vol, t0, t1)
-        saas.commit()
-    telematics.write_batches(paths, state, t1)
-    sheets.revise_targets(paths, state, vol, t1)
+        for conn in written:
+            conn.tpc_prepare()
+        telematics.write_batches(paths, state, t1)
+        sheets.revise_targets(paths, state, vol, t1)
+        record()
+        for conn in written:
+            conn.tpc_commit()
+
+
+def _step_connection(
+    stack: contextlib.ExitStack, cluster: PostgresCluster, database: str, t1: int
+) -> psycopg.Connection:
+    """A connection in the step's two-phase transaction on ``database``.
+
+    Closed with the stack; a transaction not yet prepared dies with its connection, and one
+    prepared but not committed is left to :func:`finish_interrupted`, which the next advance
+    runs under the estate lock.
+    """
+    conn = connect(cluster.dsn(database))
+    stack.callback(conn.close)
+    conn.tpc_begin(f"{_GID_PREFIX}:{t1}:{database}")
+    return conn
 
 
 def _apply_saas_effects(
