@@ -31,7 +31,11 @@ SAAS_INDEXES = (
     'create index on salesforce."Contact" ("SystemModstamp")',
     'create index on salesforce."Contact" ("AccountId")',
     'create index on salesforce."Opportunity" ("SystemModstamp")',
+    # The change stream's picks (the stalest open opportunity, the oldest open case): without
+    # these, each pick scans the table (130 ms at scale 1.0, ~70 picks a step).
+    'create index on salesforce."Opportunity" ("SystemModstamp", "Id") where not "IsClosed" and not "IsDeleted"',
     'create index on salesforce."Case" ("SystemModstamp")',
+    'create index on salesforce."Case" ("Id") where not "IsClosed" and not "IsDeleted"',
     "create index on quickbooks.invoice (updated_at)",
     "create index on quickbooks.invoice (tenant, job_id)",
     "create index on quickbooks.invoice (status)",
