@@ -29,6 +29,9 @@ ROLES = (
     ("code-server", "dagster code server"),
     ("execute_run", "dagster run worker"),
     ("execute_step", "dagster run worker"),
+    # The code server starts each run in a child it spawns with multiprocessing (its command
+    # line names no dagster entry point).
+    ("multiprocessing.spawn", "dagster run worker"),
     ("standins.fivetran", "local fivetran"),
     ("standins.sources", "change stream"),
     ("standins.slack", "slack stand-in"),

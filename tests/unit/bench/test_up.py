@@ -51,6 +51,11 @@ def test_roles_come_from_the_command_line() -> None:
     assert role("/usr/lib/postgresql/15/bin/postgres -D /tmp/h/pg", 10, 1) == "postgres"
     assert role("postgres: checkpointer", 11, 1) == "postgres"
     assert role("/v/bin/python /v/bin/dagster api execute_run {}", 12, 1) == "dagster run worker"
+    spawned = (
+        "/v/bin/python -c from multiprocessing.spawn import spawn_main;"
+        " spawn_main(tracker_fd=6, pipe_handle=12) --multiprocessing-fork"
+    )
+    assert role(spawned, 16, 1) == "dagster run worker"
     assert role("/v/bin/python -m standins.fivetran serve", 13, 1) == "local fivetran"
     assert role("/v/bin/dagster-daemon run -w w.yaml", 14, 1) == "dagster daemon"
     assert role("anything", 1, 1).startswith("benchmark")
