@@ -41,6 +41,7 @@ from testkit.harness import RunningPlatform, load_specs, rebuilt_by
 from testkit.provenance import git_sha
 
 from analytics_platform.automation.policy import Eager, policy_of
+from benchmarks.memory import MemorySampler
 from benchmarks.up import clean_reused
 
 TENANTS = ("bu_north", "bu_south")
@@ -94,56 +95,60 @@ def measure(
     latencies: list[float] = []
     run_seconds: list[float] = []
     runs_per_sync: list[int] = []
-    try:
-        platform.start()
-        running = RunningPlatform(platform)
-        running.wait_first_build()
-        running.manual_schedules()
-        specs = load_specs(running.env())
-        for i in range(syncs):
-            tenant = TENANTS[i % len(TENANTS)]
-            job_id = catalog.ID_OFFSET * (TENANTS.index(tenant) + 1) + 1 + i
-            with psycopg.connect(
-                platform.info["sources"]["jobs_db_dsns"][tenant], autocommit=True
-            ) as conn:
-                conn.execute(
-                    "update public.jobs set priority = %s, updated_at = now() where job_id = %s",
-                    (("low", "high")[i % 2], job_id),
+    with MemorySampler(marker=str(home)) as sampler:
+        try:
+            began = time.monotonic()
+            platform.start()
+            running = RunningPlatform(platform)
+            running.wait_first_build()
+            ready_s = round(time.monotonic() - began, 1)
+            running.manual_schedules()
+            specs = load_specs(running.env())
+            for i in range(syncs):
+                tenant = TENANTS[i % len(TENANTS)]
+                job_id = catalog.ID_OFFSET * (TENANTS.index(tenant) + 1) + 1 + i
+                with psycopg.connect(
+                    platform.info["sources"]["jobs_db_dsns"][tenant], autocommit=True
+                ) as conn:
+                    conn.execute(
+                        "update public.jobs set priority = %s, updated_at = now() where job_id = %s",
+                        (("low", "high")[i % 2], job_id),
+                    )
+                started = time.time()
+                [entry] = running.sync(f"postgres_jobs_{tenant}")
+                sync_end = _epoch(entry["finished_at"])
+                changed = dg.AssetKey(["fivetran", f"fivetran_postgres_{tenant}", "jobs"])
+                expected = _marts(specs, rebuilt_by(specs, {changed}))
+                assert expected, f"no eager mart downstream of {changed.to_user_string()}"
+                instance = running.instance()
+
+                def newest(
+                    key: dg.AssetKey, since: float = started, instance: Any = instance
+                ) -> float | None:
+                    event = instance.get_latest_materialization_event(key)
+                    return event.timestamp if event and event.timestamp >= since else None
+
+                running.wait_for(
+                    lambda: all(newest(key) for key in expected),  # noqa: B023 - evaluated at once
+                    timeout_s=600,
+                    what=f"marts downstream of {changed.to_user_string()}",
                 )
-            started = time.time()
-            [entry] = running.sync(f"postgres_jobs_{tenant}")
-            sync_end = _epoch(entry["finished_at"])
-            changed = dg.AssetKey(["fivetran", f"fivetran_postgres_{tenant}", "jobs"])
-            expected = _marts(specs, rebuilt_by(specs, {changed}))
-            assert expected, f"no eager mart downstream of {changed.to_user_string()}"
-            instance = running.instance()
-
-            def newest(
-                key: dg.AssetKey, since: float = started, instance: Any = instance
-            ) -> float | None:
-                event = instance.get_latest_materialization_event(key)
-                return event.timestamp if event and event.timestamp >= since else None
-
-            running.wait_for(
-                lambda: all(newest(key) for key in expected),  # noqa: B023 - evaluated at once
-                timeout_s=600,
-                what=f"marts downstream of {changed.to_user_string()}",
-            )
-            done = max(newest(key) or 0.0 for key in expected)
-            latencies.append(round(done - sync_end, 2))
-            runs = [r for r in running.runs_since(started) if r.status.value == "SUCCESS"]
-            runs_per_sync.append(len(runs))
-            for run in runs:
-                record = instance.get_run_record_by_id(run.run_id)
-                if record and record.start_time and record.end_time:
-                    run_seconds.append(record.end_time - record.start_time)
-            if progress:
-                print(f"  {mode} sync {i + 1}/{syncs}: {latencies[-1]:.1f} s")
-            running.wait_quiet(quiet_s=12, timeout_s=600)
-    finally:
-        platform.stop()
-        if temporary:
-            shutil.rmtree(home, ignore_errors=True)
+                done = max(newest(key) or 0.0 for key in expected)
+                latencies.append(round(done - sync_end, 2))
+                runs = [r for r in running.runs_since(started) if r.status.value == "SUCCESS"]
+                runs_per_sync.append(len(runs))
+                for run in runs:
+                    record = instance.get_run_record_by_id(run.run_id)
+                    if record and record.start_time and record.end_time:
+                        run_seconds.append(record.end_time - record.start_time)
+                if progress:
+                    print(f"  {mode} sync {i + 1}/{syncs}: {latencies[-1]:.1f} s")
+                running.wait_quiet(quiet_s=12, timeout_s=600)
+        finally:
+            platform.stop()
+            if temporary:
+                shutil.rmtree(home, ignore_errors=True)
+    memory = sampler.report()
     return {
         f"{mode}_p50_s": _percentile(latencies, 0.5),
         f"{mode}_p95_s": _percentile(latencies, 0.95),
@@ -151,6 +156,11 @@ def measure(
         f"{mode}_run_s": round(statistics.median(run_seconds), 2) if run_seconds else None,
         f"{mode}_latencies_s": latencies,
         f"{mode}_runs_per_sync_p50": statistics.median(runs_per_sync) if runs_per_sync else None,
+        # Start, first syncs and first build, and the peak resident set of each process (the
+        # figures that matter at scale 1.0).
+        f"{mode}_ready_s": ready_s,
+        f"{mode}_peak_rss_gib": memory["peak_rss_gib"],
+        f"{mode}_peak_rss_by_role_gib": memory["peak_rss_by_role_gib"],
     }
 
 

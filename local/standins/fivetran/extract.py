@@ -27,8 +27,10 @@ import io
 import json
 from typing import Any
 
+import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -206,20 +208,34 @@ def _past_boundary(
     skipped; the keys of the rows already synced *at* that value are remembered, so an unchanged
     boundary row is not landed again on every sync (which would count as MAR and wake up every
     downstream model for nothing).
+
+    Only the rows at the two boundaries become Python values: the read is ``>= last``, so the
+    rows at ``last`` are the ones at the column's minimum, and the next boundary is its maximum.
+    A historical sync of ten million invoices turned every row into strings and took gigabytes.
     """
-    cursor_text = [
-        _cursor_text(v) if v is not None else None for v in rows.column(cursor_col).to_pylist()
-    ]
-    keys = [
+    column = rows.column(cursor_col)
+    bounds = pc.min_max(column)
+    if not bounds["max"].is_valid:
+        raise ValueError(f"cursor column {cursor_col} holds no value")
+    top = _cursor_text(bounds["max"].as_py())
+    at_top = _keys(rows.filter(pc.equal(column, bounds["max"])), primary_key)
+    next_keys = sorted(set(at_top) | (set(boundary_keys) if top == last else set()))
+    if last is None or not boundary_keys or _cursor_text(bounds["min"].as_py()) != last:
+        return rows, top, next_keys
+    at_last = pc.indices_nonzero(pc.fill_null(pc.equal(column, bounds["min"]), False))
+    seen = set(boundary_keys)
+    keep = np.ones(rows.num_rows, dtype=bool)
+    for index, key in zip(at_last.to_pylist(), _keys(rows.take(at_last), primary_key), strict=True):
+        keep[index] = key not in seen
+    return rows.filter(pa.array(keep)), top, next_keys
+
+
+def _keys(rows: pa.Table, primary_key: list[str]) -> list[str]:
+    """Each row's primary key as the JSON text the connector state stores."""
+    return [
         json.dumps(list(values), default=str)
         for values in zip(*(rows.column(k).to_pylist() for k in primary_key), strict=True)
     ]
-    top = max(c for c in cursor_text if c is not None)
-    at_top = [k for k, c in zip(keys, cursor_text, strict=True) if c == top]
-    next_keys = sorted(set(at_top) | (set(boundary_keys) if top == last else set()))
-    seen = set(boundary_keys)
-    keep = [not (c == last and k in seen) for k, c in zip(keys, cursor_text, strict=True)]
-    return rows.filter(pa.array(keep, type=pa.bool_())), top, next_keys
 
 
 def _cursor_text(value: Any) -> str:
