@@ -70,14 +70,22 @@ TRANSIENT_WAREHOUSE_ERRORS = (
     "Remote end closed connection",
 )
 """Marks of a dbt failure that says nothing about the models: retried inside the run."""
-TRANSIENT_RETRIES = 2
+TRANSIENT_RETRIES = 10
 TRANSIENT_RETRY_S = 5
-"""A transient failure is retried in its run this often, this long after it failed.
+TRANSIENT_RETRY_MAX_S = 60
+"""A transient failure is retried in its run this often, after 5, 10, 20, 40, then 60 s (8 min
+in all): locally a sync's load holds the embedded warehouse for minutes at scale 1.0 (two
+retries 5 s apart failed the first build while the historical syncs landed).
 
 One retry mechanism per cause: a transient warehouse error is retried here, in the run; a
 failed model or test is the planner's to retry, with its bounded backoff (an op retry would
 run a broken model three times per planner attempt); a run whose worker was lost is the
 instance's run retries' (``retry_on_asset_or_op_failure: false``)."""
+
+
+def transient_wait_s(retry_number: int) -> float:
+    """Seconds before the next attempt after ``retry_number`` retries: doubling, bounded."""
+    return float(min(TRANSIENT_RETRY_S * 2**retry_number, TRANSIENT_RETRY_MAX_S))
 
 
 def transient(failure: BaseException) -> bool:
@@ -134,7 +142,8 @@ def _stream(
         if failure is not None and transient(failure):
             context.log.warning("dbt failed on a transient warehouse error: %s", failure)
             raise dg.RetryRequested(
-                max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_S
+                max_retries=TRANSIENT_RETRIES,
+                seconds_to_wait=transient_wait_s(context.retry_number),
             ) from failure
         if failure is not None:
             raise failure

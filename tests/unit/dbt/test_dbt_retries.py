@@ -17,9 +17,11 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from analytics_platform.transform.assets import (
     TRANSIENT_RETRIES,
+    TRANSIENT_RETRY_MAX_S,
     _stream,
     dbt_fieldforce,
     transient,
+    transient_wait_s,
 )
 
 # What DuckDB says when another process holds the embedded warehouse (measured, duckdb 1.x).
@@ -48,8 +50,8 @@ class _Failing:
         return SimpleNamespace(stream=stream)
 
 
-def _run(failure: Exception) -> list[Any]:
-    context = SimpleNamespace(log=logging.getLogger("test_dbt_retries"))
+def _run(failure: Exception, retry_number: int = 0) -> list[Any]:
+    context = SimpleNamespace(log=logging.getLogger("test_dbt_retries"), retry_number=retry_number)
     return list(_stream(context, _Failing(failure), ["build"]))  # type: ignore[arg-type]
 
 
@@ -62,6 +64,18 @@ def test_a_transient_warehouse_error_asks_for_a_retry_in_the_run() -> None:
     with pytest.raises(dg.RetryRequested) as raised:
         _run(DagsterDbtCliRuntimeError(description=f"failed: {LOCK_HELD}"))
     assert raised.value.max_retries == TRANSIENT_RETRIES
+    assert raised.value.seconds_to_wait == transient_wait_s(0) == 5
+
+
+def test_transient_retries_back_off_to_a_bound_that_outlasts_a_long_sync_load() -> None:
+    waits = [transient_wait_s(n) for n in range(TRANSIENT_RETRIES)]
+    assert waits[:5] == [5, 10, 20, 40, 60]
+    assert max(waits) == TRANSIENT_RETRY_MAX_S
+    # A historical sync's load holds the embedded warehouse for minutes at scale 1.0.
+    assert sum(waits) >= 5 * 60
+    with pytest.raises(dg.RetryRequested) as raised:
+        _run(DagsterDbtCliRuntimeError(description=f"failed: {LOCK_HELD}"), retry_number=3)
+    assert raised.value.seconds_to_wait == 40
 
 
 def test_a_failed_model_fails_the_step_at_once_for_the_planner_to_retry() -> None:
