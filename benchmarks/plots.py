@@ -308,7 +308,8 @@ def plot_up(fig: Figure, data: Mapping[str, Any]) -> None:
     left.set_xlabel("seconds")
     left.set_title(f"phases at scale {num(data.get('scale'))}", fontsize=9)
     roles = data.get("peak_rss_by_role_gib") or {}
-    ordered = sorted(roles, key=lambda r: roles[r])
+    # Helpers of a few MiB (tail, flock, pg_ctl) would only crowd the axis.
+    ordered = sorted((r for r in roles if roles[r] >= 0.01), key=lambda r: roles[r])
     right.barh(ordered, [roles[r] for r in ordered], color="#e07b39")
     right.axvline(8, color="#b22222", linestyle="--", linewidth=1, label="8 GiB bound")
     right.set_xlabel("peak resident set (GiB)")
@@ -316,8 +317,8 @@ def plot_up(fig: Figure, data: Mapping[str, Any]) -> None:
     right.legend(fontsize=7)
     right.set_title(
         # Two lines: one would run past the figure's right edge.
-        f"kept up: {data.get('kept_up')}\nlag max {num(data.get('lag_max_s'))} s"
-        f" of a {num(data.get('interval_s'))} s interval",
+        f"kept up: {data.get('kept_up')}\nworst lag {num(data.get('lag_max_s'))} s"
+        f" of {num(data.get('interval_s'))} s",
         fontsize=9,
     )
 
