@@ -86,8 +86,16 @@ def synthesize(path: Path, scale: float) -> dict[str, int]:
                 select {base} + i, 'first', 'last', 'c' || i || '@example.com', '555-0100',
                     i || ' Main St', 'city', 'NY', '10001', 1 + i % 8, 'America/New_York',
                     case when i % 7 = 0 then 'commercial' else 'residential' end, null, null,
-                    {start} - interval 1 day, {start}, {start}, false
-                from range(1, {vol.customers + 1}) as t(i)""")
+                    {start} - interval 1 day, synced, synced, false
+                from (
+                    -- synced when last changed, spread over the history as the jobs are (a
+                    -- platform that has run for months has it so, and a lookback of days
+                    -- then holds days of customers, not all of them)
+                    select i, {start} + to_seconds(
+                        (i * {DEFAULT_HISTORY_DAYS * 86400} // {vol.customers})::bigint
+                    ) as synced
+                    from range(1, {vol.customers + 1}) as t(i)
+                )""")
             conn.execute(f"""
                 insert into {schema}.technicians
                 select {base} + i, 'first', 'last', 't' || i || '@example.com', '555-0101',

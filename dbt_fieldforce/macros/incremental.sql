@@ -245,27 +245,68 @@
     * first build / full refresh: all rows (`1 = 1`);
     * incremental run of a daily aggregate (`source_date_column` given): the changed days;
     * incremental run of a row-level fact: the upstream rows written since it last read.
-    The models filter with it and replace_where deletes with it, so the rows deleted are
-    exactly the rows rebuilt.
+    `changed_keys` (a list of [column, model]) adds, in an incremental run, every row whose
+    `column` is a key of the model's rows synced since the lookback cutoff (a dimension
+    change reaching every day of its key). The models filter with it and replace_where
+    deletes with it, so the rows deleted are exactly the rows rebuilt.
 -#}
-{% macro rebuild_predicate(date_expr, source_date_column=none, source_events=none) -%}
+{% macro rebuild_predicate(date_expr, source_date_column=none, source_events=none, changed_keys=none) -%}
     {%- if window_bounds().active -%}
         {{ return(window_predicate(date_expr)) }}
     {%- elif not is_incremental() -%}
         {{ return('1 = 1') }}
-    {%- elif source_date_column is not none or source_events -%}
-        {{ return(date_expr ~ " in (" ~ changed_job_dates(source_date_column, source_events) ~ ")") }}
-    {%- else -%}
-        {{ return(changed_since_read()) }}
     {%- endif -%}
+    {%- if source_date_column is not none or source_events -%}
+        {%- set predicate = date_expr ~ " in (" ~ changed_dates_list(changed_job_dates(source_date_column, source_events)) ~ ")" -%}
+    {%- else -%}
+        {%- set predicate = changed_since_read() -%}
+    {%- endif -%}
+    {%- if changed_keys -%}
+        {%- set cutoff = lookback_cutoff() -%}
+        {%- set clauses = ["(" ~ predicate ~ ")"] -%}
+        {%- for column, model_name in changed_keys -%}
+            {%- do clauses.append(
+                column ~ " in (select " ~ column ~ " from " ~ ref(model_name)
+                ~ " where _fivetran_synced >= " ~ cutoff ~ ")") -%}
+        {%- endfor -%}
+        {%- set predicate = clauses | join(' or ') -%}
+    {%- endif -%}
+    {{ return(predicate) }}
+{%- endmacro %}
+
+{#-
+    The changed days of `dates_sql` (a query of `rebuild_date`s): in a model run, read once
+    and inlined as a list of date literals (`null` for none), so the warehouse filters a
+    10 M-row fact by constants and skips the row groups outside them, where an `in
+    (subquery)` is a join over every row (at the design's volume about a second per use in
+    rpt_operations_daily); elsewhere (compile, unit tests) the query itself, the same days.
+-#}
+{% macro changed_dates_list(dates_sql) -%}
+    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
+        {%- set listed -%}
+            select distinct rebuild_date from ({{ dates_sql }}) as changed_dates
+            where rebuild_date is not null
+            order by 1
+        {%- endset -%}
+        {%- set literals = [] -%}
+        {%- for day in run_query(listed).columns[0].values() -%}
+            {#- a date, a timestamp or its text, by adapter: the date is the first ten characters -#}
+            {%- do literals.append("cast('" ~ (day ~ '')[:10] ~ "' as date)") -%}
+        {%- endfor -%}
+        {{ return(literals | join(', ') if literals else 'cast(null as date)') }}
+    {%- endif -%}
+    {{ return(dates_sql) }}
 {%- endmacro %}
 
 {#- rebuild_predicate of a daily aggregate, from its `meta.rebuild` (`source_date_column`,
-    `source_events`): the model passes the dict it configures (a unit test has no model
-    config), replace_where's delete reads the config, so both name the same days. -#}
+    `source_events`, `changed_keys`): the model passes the dict it configures (a unit test
+    has no model config), replace_where's delete reads the config, so both name the same
+    rows. -#}
 {% macro changed_days_predicate(date_expr, rebuild=none) -%}
     {%- set rebuild = rebuild or (config.get('meta') or {}).get('rebuild') or {} -%}
-    {{ return(rebuild_predicate(date_expr, rebuild.get('source_date_column'), rebuild.get('source_events'))) }}
+    {{ return(rebuild_predicate(
+        date_expr, rebuild.get('source_date_column'), rebuild.get('source_events'),
+        rebuild.get('changed_keys'))) }}
 {%- endmacro %}
 
 {#

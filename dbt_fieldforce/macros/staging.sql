@@ -1,11 +1,11 @@
 {#
-    The staging of the three largest landed tables int_jobs_enriched reads, as macros, so an
-    incremental run can stage only the jobs it rebuilds. Staging keeps the latest row per key
+    The staging of the largest landed tables the incrementals read, as macros, so an
+    incremental run can stage only the keys it rebuilds. Staging keeps the latest row per key
     (a window over every landed row), and a filter on the view's output cannot reach below
     that window: reading 1 % of a 27 M-row line-item view still ranks all 27 M rows. Keeping
     whole keys before the window is the same result for those keys, so `only_job_ids` (a
-    query of job ids) narrows the landed rows first. The staging views are these macros with
-    no argument.
+    query of job ids; `only_customer_ids` for customers) narrows the landed rows first. The
+    staging views are these macros with no argument.
 #}
 
 {% macro staged_jobs(only_job_ids=none) -%}
@@ -80,13 +80,16 @@ source as (
 
 ),
 
+{#- the landed rows read twice, each scan filtered on its own: a CTE read twice is
+    materialized whole first (27 M rows at the design's volume) -#}
 keyed as (
 
     select * from source
     {%- if only_job_ids is not none %}
     where line_item_id in (
-        select line_item_id from source
-        where job_id in ({{ only_job_ids }})
+        select items_of_jobs.line_item_id
+        from ({{ union_tenant_relations('job_line_items') }}) as items_of_jobs
+        where items_of_jobs.job_id in ({{ only_job_ids }})
     )
     {%- endif %}
 
@@ -143,8 +146,9 @@ keyed as (
     select * from source
     {%- if only_job_ids is not none %}
     where id in (
-        select id from source
-        where job_id in ({{ only_job_ids }})
+        select invoices_of_jobs.id
+        from {{ source('fivetran_quickbooks', 'invoice') }} as invoices_of_jobs
+        where invoices_of_jobs.job_id in ({{ only_job_ids }})
     )
     {%- endif %}
 
@@ -187,4 +191,98 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- A customer keeps its latest row; `only_customer_ids` keeps those customers' rows. -#}
+{% macro staged_customers(only_customer_ids=none) -%}
+with
+
+source as (
+
+    {{ union_tenant_relations('customers') }}
+
+),
+
+keyed as (
+
+    select * from source
+    {%- if only_customer_ids is not none %}
+    where customer_id in ({{ only_customer_ids }})
+    {%- endif %}
+
+),
+
+latest as (
+
+    {{ deduplicate('keyed', 'customer_id', '_fivetran_synced desc, updated_at desc') }}
+
+),
+
+renamed as (
+
+    select
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+        tenant_id,
+        first_name,
+        last_name,
+        email as email_hash,
+        phone as phone_hash,
+        address_line1 as address_line1_hash,
+        city,
+        upper(state) as state_code,
+        postal_code,
+        cast(region_id as {{ dbt.type_int() }}) as region_id,
+        time_zone,
+        lower(customer_type) as customer_type,
+        sf_account_id,
+        cast(deleted_at as {{ dbt.type_timestamp() }}) as deleted_at,
+        -- soft delete at the source: kept, flagged
+        deleted_at is not null as is_deleted,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as _fivetran_synced
+
+    from latest
+    where not coalesce(_fivetran_deleted, false)
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final
+{%- endmacro %}
+
+{#-
+    The customers landed since `cutoff` (a timestamp SQL expression), one row each: the latest
+    of their rows synced since then (the latest of all their rows, as every later row is in
+    the range), its sync time and whether it is a deletion. What an incremental run compares
+    with the customer version it built from, without staging every customer.
+-#}
+{% macro landed_customers(cutoff) -%}
+with
+
+landed as (
+
+    select
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as _fivetran_synced,
+        updated_at,
+        coalesce(_fivetran_deleted, false) as is_deleted
+    from ({{ union_tenant_relations('customers') }}) as landed_customers
+    where _fivetran_synced >= {{ cutoff }}
+
+),
+
+latest as (
+
+    {{ deduplicate('landed', 'customer_id', '_fivetran_synced desc, updated_at desc') }}
+
+)
+
+select customer_id, _fivetran_synced, is_deleted from latest
 {%- endmacro %}

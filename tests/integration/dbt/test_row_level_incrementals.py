@@ -3,7 +3,9 @@ Snowflake SQL path (dbt-snowflake against fakesnow): build the first sync, land 
 (``raw_fixture.row_level_syncs``: late rows, updates, a reschedule and a corrected completion
 day, soft and hard deletes, duplicate deliveries, a dimension change, a line-item correction,
 a GPS ping for a quiet day), each built incrementally, then compare each model's checksum with
-a ``--full-refresh`` of it."""
+a ``--full-refresh`` of it. The customers snapshot, which stages only the customers landed in
+the lookback once it exists, is compared with one more snapshot run over every customer (a
+lookback of a century): a version the narrowed runs missed would be added by it."""
 
 from __future__ import annotations
 
@@ -37,7 +39,11 @@ INCREMENTAL_MODELS = {
     "fct_revenue": "finance.fct_revenue",
     "rpt_operations_daily": "operations.rpt_operations_daily",
     "dim_customers": "core.dim_customers",
+    "fct_technician_performance": "operations.fct_technician_performance",
 }
+SNAPSHOT = "snapshots.snap_customers"
+EVERY_CUSTOMER = {"lookback_days": 36_500}
+"""A lookback of a century: the snapshot stages every landed customer."""
 FAKESNOW_DATABASE = "ROW_LEVEL"
 
 Query = Callable[[str], tuple[list[str], list[tuple]]]
@@ -60,7 +66,10 @@ def checksum(run_query: Query, relation: str) -> tuple[int, str]:
 
 
 def checksums(run_query: Query) -> dict[str, tuple[int, str]]:
-    return {model: checksum(run_query, relation) for model, relation in INCREMENTAL_MODELS.items()}
+    return {
+        **{model: checksum(run_query, relation) for model, relation in INCREMENTAL_MODELS.items()},
+        "snap_customers": checksum(run_query, SNAPSHOT),
+    }
 
 
 def history(
@@ -79,6 +88,7 @@ def history(
     incremental = checksums(run_query)
     marts = marts_from(lambda sql: run_query(sql)[1])
     project.run("run", select=list(INCREMENTAL_MODELS), full_refresh=True)
+    project.run("snapshot", select=["snap_customers"], vars=EVERY_CUSTOMER)
     return {
         "first": first,
         "incremental": incremental,
@@ -138,7 +148,7 @@ def runs(
     )
 
 
-@pytest.mark.parametrize("model", INCREMENTAL_MODELS)
+@pytest.mark.parametrize("model", [*INCREMENTAL_MODELS, "snap_customers"])
 def test_incremental_run_equals_full_refresh(runs: dict[str, Any], model: str) -> None:
     # the change set reaches the model, so equal checksums are not a no-op's
     assert runs["incremental"][model] != runs["first"][model]

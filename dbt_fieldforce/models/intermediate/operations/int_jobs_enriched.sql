@@ -16,14 +16,16 @@
 -- technician or service type: one version column each), hard deletes removed. Window vars do
 -- not apply: every run is an upsert of changed keys. Seed changes (regions, service
 -- categories) need a full refresh. An incremental run finds its candidates in the landed
--- tables and stages only the touched jobs (macros/staging.sql: the staging views rank every
--- landed row before any filter applies).
+-- tables and stages only the touched jobs and their customers (macros/staging.sql: the
+-- staging views rank every landed row before any filter applies).
 -- depends_on: {{ ref('stg_jobs__job_deletions') }}
 -- depends_on: {{ ref('stg_jobs__jobs') }}
+-- depends_on: {{ ref('stg_jobs__customers') }}
 -- depends_on: {{ ref('stg_jobs__job_line_items') }}
 -- depends_on: {{ ref('stg_quickbooks__invoices') }}
 -- depends_on: {{ source('fivetran_postgres', 'jobs') }}
 -- depends_on: {{ source('fivetran_postgres', 'job_line_items') }}
+-- depends_on: {{ source('fivetran_postgres', 'customers') }}
 -- depends_on: {{ source('fivetran_quickbooks', 'invoice') }}
 {%- set cutoff = lookback_cutoff() if is_incremental() else none -%}
 {%- set is_touched = '1 = 1' -%}
@@ -48,12 +50,6 @@ service_categories as (
 regions as (
 
     select * from {{ ref('seed_regions') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('stg_jobs__customers') }}
 
 ),
 
@@ -93,6 +89,21 @@ landed_since_cutoff as (  -- noqa: ST03
             'job' as landed_from,
             cast(null as {{ dbt.type_bigint() }}) as job_id,
             cast(null as {{ dbt.type_timestamp() }}) as _fivetran_synced
+        where false
+    {%- endif %}
+
+),
+
+-- the customers landed since the cutoff, the latest row of each (an incremental run)
+landed_customers as (  -- noqa: ST03
+
+    {% if is_incremental() -%}
+        {{ landed_customers(cutoff) }}
+    {%- else -%}
+        select
+            cast(null as {{ dbt.type_bigint() }}) as customer_id,
+            cast(null as {{ dbt.type_timestamp() }}) as _fivetran_synced,
+            false as is_deleted
         where false
     {%- endif %}
 
@@ -165,15 +176,21 @@ touched_job_ids as (  -- noqa: ST03
                 )
             )
         union all
+        -- a customer landed since the cutoff: newer than the version the job was built
+        -- with, or deleted since (read from the landed rows: see macros/staging.sql)
         select built.job_id
         from built_versions as built
-        inner join customers
-            on built.customer_id = customers.customer_id
-        where customers._fivetran_synced >= {{ cutoff }}
-            and (
-                built._customer_synced_at is null
-                or built._customer_synced_at < customers._fivetran_synced
+        inner join landed_customers
+            on built.customer_id = landed_customers.customer_id
+        where
+            (
+                not landed_customers.is_deleted
+                and (
+                    built._customer_synced_at is null
+                    or built._customer_synced_at < landed_customers._fivetran_synced
+                )
             )
+            or (landed_customers.is_deleted and built._customer_synced_at is not null)
         union all
         select built.job_id
         from built_versions as built
@@ -238,6 +255,17 @@ jobs_to_build as (
 
     select * from jobs
     where {{ is_touched }}
+
+),
+
+-- the staged customers: of the jobs to build only in an incremental run
+customers as (
+
+    {% if is_incremental() -%}
+        {{ staged_customers(only_customer_ids='select jobs_to_build.customer_id from jobs_to_build') }}
+    {%- else -%}
+        select * from {{ ref('stg_jobs__customers') }}
+    {%- endif %}
 
 ),
 

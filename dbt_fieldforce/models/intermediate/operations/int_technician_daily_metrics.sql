@@ -1,11 +1,4 @@
-{%- set rebuild = {
-    'date_column': 'work_date',
-    'source_date_column': 'completed_at',
-    'source_events': [
-        ['stg_servicetitan__timesheets', 'cast(clock_in_at as date)'],
-        ['int_technician_gps_daily', 'event_date', 'model'],
-    ],
-} -%}
+{%- set rebuild = technician_day_rebuild() -%}
 
 {{
     config(
