@@ -135,15 +135,18 @@ def measure(
                 )
                 done = max(newest(key) or 0.0 for key in expected)
                 latencies.append(round(done - sync_end, 2))
+                if progress:
+                    print(f"  {mode} sync {i + 1}/{syncs}: {latencies[-1]:.1f} s")
+                running.wait_quiet(quiet_s=12, timeout_s=600)
+                # counted once quiet: the mart is materialized before its run ends (its tests
+                # and the row-count observation come after), so a run counted at that moment
+                # is still STARTED, and every sync counted none
                 runs = [r for r in running.runs_since(started) if r.status.value == "SUCCESS"]
                 runs_per_sync.append(len(runs))
                 for run in runs:
                     record = instance.get_run_record_by_id(run.run_id)
                     if record and record.start_time and record.end_time:
                         run_seconds.append(record.end_time - record.start_time)
-                if progress:
-                    print(f"  {mode} sync {i + 1}/{syncs}: {latencies[-1]:.1f} s")
-                running.wait_quiet(quiet_s=12, timeout_s=600)
         finally:
             platform.stop()
             if temporary:
