@@ -60,12 +60,18 @@
     {{ return("cast(null as " ~ dbt.type_timestamp() ~ ")" if cutoff is none else cutoff) }}
 {%- endmacro %}
 
-{#- One timestamp query as SQL: in an incremental model run, read once and inlined as a
-    literal (none when null), elsewhere the scalar subquery on one line. -#}
+{#- One timestamp query as SQL: in an incremental model run (or a run of a snapshot that
+    exists), read once and inlined as a literal (none when null), elsewhere the scalar
+    subquery on one line. -#}
 {% macro timestamp_scalar(sql) -%}
-    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
-        {%- set value = run_query(sql).columns[0].values()[0] -%}
-        {{ return(none if value is none else "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {%- if execute -%}
+        {#- a snapshot that exists reads its source incrementally too (snap_customers) -#}
+        {%- set reads_itself = is_incremental() if model.resource_type == 'model'
+            else (model.resource_type == 'snapshot' and load_relation(this) is not none) -%}
+        {%- if reads_itself -%}
+            {%- set value = run_query(sql).columns[0].values()[0] -%}
+            {{ return(none if value is none else "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+        {%- endif -%}
     {%- endif -%}
     {{ return("(" ~ (sql | trim | replace("\n", " ")) ~ ")") }}
 {%- endmacro %}

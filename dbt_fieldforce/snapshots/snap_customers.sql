@@ -22,13 +22,9 @@
 select * from {{ ref('stg_jobs__customers') }}
 
 {%- else %}
-{%- set cutoff_sql -%}
-    select {{ dbt.dateadd('day', -1 * (var('lookback_days') | int), 'max(_fivetran_synced)') }}
-    from {{ this }}
-{%- endset -%}
-{%- set cutoff = run_query(cutoff_sql).columns[0].values()[0] %}
-{%- set since = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" if cutoff is none
-    else "cast('" ~ cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+{#- an existing but empty snapshot (no newest sync) re-reads every customer -#}
+{%- set since = "coalesce(" ~ lookback_cutoff('_fivetran_synced') ~ ", cast('1900-01-01' as "
+    ~ dbt.type_timestamp() ~ "))" %}
 
 {{ staged_customers(only_customer_ids='select landed.customer_id from (' ~ landed_customers(since) ~ ') as landed') }}
 
